@@ -1,0 +1,225 @@
+import { pipeline } from 'node:stream/promises';
+import { newBackupId } from '../catalog/backupId.js';
+import { writeMetadata } from '../catalog/catalog.js';
+import { baseDataKey, metadataKey } from '../catalog/layout.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { BackupError, asBackupError } from '../errors.js';
+import type { Host } from '../host/host.js';
+import { createFrameWriter } from '../pipeline/index.js';
+import { baseBackupArgv, baseBackupEnv } from '../postgres/basebackup.js';
+import { describeBackupStream, type BackupStreamFacts } from './backupStream.js';
+import { readSourceFacts, type SourceFacts } from './sourceFacts.js';
+import type { ProgressSink } from '../progress.js';
+import { noProgress } from '../progress.js';
+import type { Storage } from '../storage/storage.js';
+import { TarWalker } from '../tar/tarWalker.js';
+import type { BackupMetadata, BackupType } from '../types/metadata.js';
+import { BACKUP_FORMAT_VERSION } from '../types/metadata.js';
+
+export interface BackupOptions {
+  config: ResolvedConfig;
+  type: BackupType;
+  signal?: AbortSignal;
+}
+
+export interface BackupDeps {
+  storage: Storage;
+  host: Host;
+  progress?: ProgressSink;
+  now?: () => Date;
+}
+
+export interface BackupResult {
+  metadata: BackupMetadata;
+  messages: string[];
+}
+
+/** What `backup --dry-run` prints: everything decided, nothing touched. */
+export interface BackupPlan {
+  database: string;
+  type: BackupType;
+  source: string;
+  repository: string;
+  objects: string[];
+  compression: ResolvedConfig['compression'];
+  encrypted: boolean;
+  retentionDays: number;
+  exampleId: string;
+}
+
+export function planBackup(options: BackupOptions, deps: Pick<BackupDeps, 'storage' | 'host' | 'now'>): BackupPlan {
+  const { config } = options;
+  assertSupportedType(options.type);
+  const encrypted = assertEncryptionKey(config);
+  const id = newBackupId(config.database, (deps.now ?? (() => new Date()))());
+  return {
+    database: config.database,
+    type: options.type,
+    source: deps.host.description,
+    repository: deps.storage.location,
+    objects: [baseDataKey(id, config.compression, encrypted), metadataKey(id)],
+    compression: config.compression,
+    encrypted,
+    retentionDays: config.retentionDays,
+    exampleId: id,
+  };
+}
+
+/**
+ * A full physical backup: pg_basebackup's tar stream (with backup_manifest) flows through
+ * compression, encryption and hashing into one stored object; nothing touches local disk.
+ * backup.json is written InProgress first, then Completed last: a crash leaves InProgress or
+ * Failed, never a backup that looks complete.
+ */
+export async function backup(options: BackupOptions, deps: BackupDeps): Promise<BackupResult> {
+  const { config, signal } = options;
+  const { storage, host } = deps;
+  const progress = deps.progress ?? noProgress;
+  const now = deps.now ?? (() => new Date());
+  const plan = planBackup(options, deps);
+  const messages: string[] = [];
+  const say = (message: string) => {
+    messages.push(message);
+    progress({ phase: 'backup', message });
+  };
+
+  await storage.check();
+  const source = await readSourceFacts(host, config);
+  say(`Connected to PostgreSQL ${source.server.version} on ${host.description}`);
+
+  const started = now();
+  const id = newBackupId(config.database, started);
+  const dataKey = baseDataKey(id, config.compression, plan.encrypted);
+  const metadata: BackupMetadata = initialMetadata(id, options, source, storage, host, started, plan.encrypted);
+  await writeMetadata(storage, metadata);
+  say(`Backup ${id} started`);
+
+  try {
+    const facts = await streamBaseBackup(options, deps, id, dataKey, source);
+    const ended = now();
+    const completed: BackupMetadata = {
+      ...metadata,
+      status: 'Completed',
+      endTime: ended.toISOString(),
+      durationSeconds: (ended.getTime() - started.getTime()) / 1000,
+      ...facts.walPosition,
+      sizeBytes: facts.stored.rawBytes,
+      storedSizeBytes: facts.stored.storedBytes,
+      sha256: facts.stored.sha256,
+      serverSideEncryption: facts.serverSideEncryption,
+      objects: [
+        { key: dataKey, rawSize: facts.stored.rawBytes, storedSize: facts.stored.storedBytes, sha256: facts.stored.sha256, frames: facts.stored.frames },
+      ],
+    };
+    await writeMetadata(storage, completed);
+    say(`Backup uploaded to ${storage.location}/${dataKey}`);
+    return { metadata: completed, messages };
+  } catch (caught) {
+    const error = signal?.aborted ? new BackupError('CANCELLED', `Backup ${id} was cancelled.`) : asBackupError(caught);
+    await markFailed(storage, metadata, dataKey, error, now());
+    throw error;
+  }
+}
+
+async function streamBaseBackup(options: BackupOptions, deps: BackupDeps, id: string, dataKey: string, source: SourceFacts) {
+  const { config, signal } = options;
+  const { storage, host } = deps;
+  const progress = deps.progress ?? noProgress;
+  const argv = baseBackupArgv({ binDir: config.pgBinDir, label: id, connection: config.connection });
+  const child = host.execStream(argv, { env: baseBackupEnv(config.connection), signal });
+  const walker = new TarWalker({ capture: ['backup_manifest', 'backup_label'] });
+  const writer = createFrameWriter({
+    compression: config.compression,
+    passphrase: config.encryption ? config.passphrase?.reveal() : undefined,
+    signal,
+    onProgress: (bytes: number) => progress({ phase: 'backup', bytes, totalBytes: source.clusterSizeBytes }),
+  });
+  const upload = storage.put(dataKey, writer, { signal });
+  const exit = child.done;
+  try {
+    await Promise.all([pipeline(child.stdout, walker, writer, { signal }), upload]);
+  } catch (error) {
+    child.kill();
+    const { stderr } = await exit.catch(() => ({ stderr: '' }));
+    throw stderr ? pgBaseBackupFailed(stderr, error) : error;
+  }
+  const { exitCode, stderr } = await exit;
+  if (exitCode !== 0) throw pgBaseBackupFailed(stderr);
+  const facts: BackupStreamFacts = describeBackupStream(walker);
+  return { stored: writer.summary(), walPosition: facts, serverSideEncryption: storageSse(storage) };
+}
+
+function initialMetadata(
+  id: string,
+  options: BackupOptions,
+  source: SourceFacts,
+  storage: Storage,
+  host: Host,
+  started: Date,
+  encrypted: boolean,
+): BackupMetadata {
+  const { config } = options;
+  return {
+    formatVersion: BACKUP_FORMAT_VERSION,
+    id,
+    database: config.database,
+    type: options.type,
+    status: 'InProgress',
+    startTime: started.toISOString(),
+    postgresVersion: source.server.version,
+    postgresVersionNum: source.server.versionNum,
+    systemIdentifier: source.server.systemIdentifier ?? undefined,
+    timescaledbVersion: source.server.timescaledbVersion,
+    source: host.description,
+    location: storage.location,
+    compression: config.compression,
+    encrypted,
+    sizeBytes: 0,
+    storedSizeBytes: 0,
+    objects: [],
+    retentionDays: config.retentionDays,
+    tableCount: source.stats.tableCount,
+    databaseSizeBytes: source.stats.databaseSizeBytes,
+    hypertableCount: source.stats.hypertableCount ?? undefined,
+  };
+}
+
+/** A failed backup keeps its metadata (status Failed, with the error) and loses its data. */
+async function markFailed(storage: Storage, metadata: BackupMetadata, dataKey: string, error: BackupError, at: Date): Promise<void> {
+  const failed: BackupMetadata = { ...metadata, status: 'Failed', endTime: at.toISOString(), error: { code: error.code, message: error.message } };
+  await storage.delete([dataKey]).catch(() => {});
+  await writeMetadata(storage, failed).catch(() => {});
+}
+
+function assertSupportedType(type: BackupType): void {
+  if (type !== 'Full') {
+    throw new BackupError(
+      'INVALID_ARGUMENT',
+      `${type} backups are restore points over archived WAL, and WAL archiving is not available in this version.`,
+      'Take a full backup (-t full).',
+    );
+  }
+}
+
+/** Encryption is on by default; without a key that is an error, never a silent plaintext backup. */
+function assertEncryptionKey(config: ResolvedConfig): boolean {
+  if (!config.encryption) return false;
+  if (!config.passphrase) {
+    throw new BackupError(
+      'ENCRYPTION_KEY_MISSING',
+      'Encryption is on (the default) but no encryption key is configured.',
+      'Set BACKUP_ENCRYPTION_PASSPHRASE or pass --encryption-key-file FILE; or pass --no-encryption to store the backup unencrypted.',
+    );
+  }
+  return true;
+}
+
+function storageSse(storage: Storage): string | null {
+  const applied = (storage as { serverSideEncryptionApplied?: string | boolean | null }).serverSideEncryptionApplied;
+  return typeof applied === 'string' ? applied : null;
+}
+
+function pgBaseBackupFailed(stderr: string, cause?: unknown): BackupError {
+  const detail = stderr.trim().split('\n').slice(-3).join(' ');
+  return new BackupError('HOST_COMMAND_FAILED', `pg_basebackup failed: ${detail}`, 'Check that the user may connect for replication (pg_hba.conf, REPLICATION role) and that max_wal_senders > 0.', { cause });
+}

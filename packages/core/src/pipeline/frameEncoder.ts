@@ -1,0 +1,35 @@
+import type { Compression } from '../types/metadata.js';
+import { encodeFrame } from './codecs.js';
+import { CompressionPool, defaultPoolSize, sharedCompressionPool, type EncodedFrame } from './compressionPool.js';
+
+/** Where a writer's frames get compressed, and how many may be compressing at once. */
+export interface FrameEncoder {
+  readonly parallelism: number;
+  encode(frame: Buffer): Promise<EncodedFrame>;
+  /** Releases a private pool; the shared pool stays for the next object. */
+  close(): void;
+}
+
+/**
+ * `workers` = 0 compresses on the calling thread; otherwise frames go to worker threads (the
+ * shared pool when the size is the default, so consecutive objects reuse warm workers).
+ */
+export function createFrameEncoder(compression: Compression, level: number, workers = defaultPoolSize()): FrameEncoder {
+  if (workers <= 0 || compression === 'none') {
+    // 'none' is a copy; a thread hop would only add latency.
+    return {
+      parallelism: 1,
+      encode: async (frame) => ({ stored: encodeFrame(compression, level, frame), frame }),
+      close: () => {},
+    };
+  }
+  const isShared = workers === defaultPoolSize();
+  const pool = isShared ? sharedCompressionPool() : new CompressionPool(workers);
+  return {
+    parallelism: workers,
+    encode: (frame) => pool.encode(compression, level, frame),
+    close: () => {
+      if (!isShared) void pool.close();
+    },
+  };
+}

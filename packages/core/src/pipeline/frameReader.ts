@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { BackupError, asBackupError } from '../errors.js';
+import type { Compression } from '../types/metadata.js';
+import { cancelOnAbort } from './cancellation.js';
+import { ENCRYPTION_MAGIC, isEncrypted } from './format.js';
+import { dataCorrupt, passphraseMissing } from './pipelineErrors.js';
+import { ProgressThrottle, type RawProgress } from './progressThrottle.js';
+import { SealedStreamOpener } from './sealedStreamOpener.js';
+import { createStreamDecoder, type StreamDecoder } from './streamDecoders.js';
+
+export interface FrameReaderOptions {
+  compression: Compression;
+  passphrase?: string;
+  /**
+   * Whether the object must be encrypted. Defaults to true when a passphrase is given (so an
+   * object swapped for, or damaged into, an unencrypted-looking one is refused rather than
+   * passed through) and to 'detect' otherwise. 'detect' sniffs the magic: for repositories that
+   * hold objects from before encryption was turned on.
+   */
+  encrypted?: boolean | 'detect';
+  /** SHA-256 (hex) recorded for the stored object; a mismatch fails with CHECKSUM_MISMATCH. */
+  expectedSha256?: string;
+  signal?: AbortSignal;
+  /** Called with the raw bytes produced so far, at most every few MiB and once at the end. */
+  onProgress?: RawProgress;
+}
+
+export interface FrameReaderSummary {
+  storedBytes: number;
+  rawBytes: number;
+  /** SHA-256 (hex) of the stored bytes read. */
+  sha256: string;
+}
+
+export interface FrameReader extends Transform {
+  /** Available once the stream has ended. */
+  summary(): FrameReaderSummary;
+}
+
+/**
+ * Stored object in, raw stream out. Encrypted chunks are released only after authentication;
+ * unencrypted frames are checked by their codec's checksum as they stream, and the object as a
+ * whole against `expectedSha256` at the end (raw bytes before that point are not yet verified).
+ */
+export function createFrameReader(options: FrameReaderOptions): FrameReader {
+  return new FrameReaderStream(options);
+}
+
+class FrameReaderStream extends Transform implements FrameReader {
+  private readonly hash = createHash('sha256');
+  private readonly decoder: StreamDecoder;
+  private readonly progress: ProgressThrottle;
+  private readonly detachAbort: () => void;
+  private storedBytes = 0;
+  private rawBytes = 0;
+  /** Until the first bytes decide whether the object is encrypted. */
+  private sniffed: Buffer[] | undefined = [];
+  private opener: SealedStreamOpener | undefined;
+  private result: FrameReaderSummary | undefined;
+
+  constructor(private readonly options: FrameReaderOptions) {
+    super();
+    this.decoder = createStreamDecoder(options.compression, (raw) => {
+      this.rawBytes += raw.length;
+      this.push(raw);
+      this.progress.update(this.rawBytes);
+    });
+    this.progress = new ProgressThrottle(options.onProgress);
+    this.detachAbort = cancelOnAbort(this, options.signal);
+  }
+
+  summary(): FrameReaderSummary {
+    if (!this.result) throw new Error('The frame reader summary is available only after the stream ended.');
+    return this.result;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    this.storedBytes += chunk.length;
+    this.consume(chunk, false).then(() => callback(), (error: unknown) => callback(asBackupError(error)));
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.finishObject().then(() => callback(), (error: unknown) => callback(asBackupError(error)));
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.detachAbort();
+    this.decoder.destroy();
+    callback(error);
+  }
+
+  private async consume(chunk: Buffer, atEnd: boolean): Promise<void> {
+    if (this.sniffed) {
+      this.sniffed.push(chunk);
+      const head = Buffer.concat(this.sniffed);
+      if (head.length < ENCRYPTION_MAGIC.length && !atEnd) return;
+      this.sniffed = undefined;
+      this.chooseLayout(head);
+      chunk = head;
+    }
+    if (!this.opener) return this.decoder.write(chunk);
+    for (const frame of await this.opener.push(chunk)) await this.decoder.write(frame);
+  }
+
+  private chooseLayout(head: Buffer): void {
+    const mode = this.options.encrypted ?? (this.options.passphrase === undefined ? 'detect' : true);
+    const encrypted = mode === 'detect' ? isEncrypted(head) : mode;
+    if (!encrypted) return;
+    if (this.options.passphrase === undefined || this.options.passphrase.length === 0) throw passphraseMissing();
+    this.opener = new SealedStreamOpener(this.options.passphrase);
+  }
+
+  private async finishObject(): Promise<void> {
+    if (this.sniffed) await this.consume(Buffer.alloc(0), true);
+    const sha256 = this.hash.digest('hex');
+    const expected = this.options.expectedSha256;
+    if (expected !== undefined && expected.toLowerCase() !== sha256) {
+      throw new BackupError(
+        'CHECKSUM_MISMATCH',
+        `The stored object's SHA-256 is ${sha256}, but the backup recorded ${expected}: it changed after it was written.`,
+        'Restore from another backup, and check the storage for damage or tampering.',
+      );
+    }
+    this.opener?.finish();
+    await this.decoder.end();
+    if (!this.opener && this.options.compression !== 'none' && this.storedBytes === 0) {
+      // The writer always stores at least one frame for a compressed object.
+      throw dataCorrupt(`The ${this.options.compression} object is empty: it holds no frame at all.`);
+    }
+    this.progress.finish(this.rawBytes);
+    this.result = { storedBytes: this.storedBytes, rawBytes: this.rawBytes, sha256 };
+  }
+}

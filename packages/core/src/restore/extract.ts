@@ -1,0 +1,47 @@
+import { pipeline } from 'node:stream/promises';
+import { BackupError } from '../errors.js';
+import type { Host } from '../host/host.js';
+import { createFrameReader } from '../pipeline/index.js';
+import type { ProgressSink } from '../progress.js';
+import type { Storage } from '../storage/storage.js';
+import { TarWalker } from '../tar/tarWalker.js';
+import type { BackupMetadata } from '../types/metadata.js';
+
+/**
+ * Streams a backup's data object into `tar -x` on the host: storage → (checksum while reading) →
+ * decrypt (every chunk authenticated before it is released) → decompress → tar header check →
+ * tar on the host. The caller removes the target if this fails: the stored sha256 is only known
+ * to match at the very end.
+ */
+export async function extractBackup(
+  metadata: BackupMetadata,
+  targetDir: string,
+  deps: { storage: Storage; host: Host; progress: ProgressSink; passphrase?: string; signal?: AbortSignal },
+): Promise<{ files: number; rawBytes: number }> {
+  const object = metadata.objects[0];
+  if (!object) throw new BackupError('METADATA_INVALID', `Backup ${metadata.id} lists no data object.`, 'The backup is incomplete; use another one.');
+  if (metadata.encrypted && !deps.passphrase) {
+    throw new BackupError('ENCRYPTION_KEY_MISSING', `Backup ${metadata.id} is encrypted and no encryption key is configured.`, 'Set BACKUP_ENCRYPTION_PASSPHRASE or pass --encryption-key-file FILE with the key the backup was made with.');
+  }
+  const source = await deps.storage.get(object.key, { signal: deps.signal });
+  const reader = createFrameReader({
+    compression: metadata.compression,
+    passphrase: metadata.encrypted ? deps.passphrase : undefined,
+    expectedSha256: object.sha256,
+    signal: deps.signal,
+    onProgress: (bytes: number) => deps.progress({ phase: 'restore', bytes, totalBytes: object.rawSize }),
+  });
+  const walker = new TarWalker();
+  const tar = deps.host.execSink(['tar', '-x', '-f', '-', '-C', targetDir], { signal: deps.signal });
+  try {
+    await pipeline(source, reader, walker, tar.stdin, { signal: deps.signal });
+  } catch (error) {
+    await tar.done.catch(() => undefined);
+    throw error;
+  }
+  const result = await tar.done;
+  if (result.exitCode !== 0) {
+    throw new BackupError('HOST_COMMAND_FAILED', `tar could not extract the backup into ${targetDir}: ${result.stderr.trim()}`, 'Check free space and permissions of the target directory.');
+  }
+  return { files: walker.entryCount, rawBytes: reader.summary().rawBytes };
+}

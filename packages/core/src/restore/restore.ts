@@ -1,0 +1,182 @@
+import { isRestorable, newestRestorableBackup, readMetadata } from '../catalog/catalog.js';
+import type { PgConnection, ResolvedConfig } from '../config/resolve.js';
+import { BackupError, asBackupError } from '../errors.js';
+import type { Host } from '../host/host.js';
+import { appendToFile, directoryState, makePrivateDirectory, moveAside, removeTree, emptyDirectory } from '../host/hostFiles.js';
+import { noProgress, type ProgressSink } from '../progress.js';
+import type { Storage } from '../storage/storage.js';
+import type { BackupMetadata } from '../types/metadata.js';
+import { extractBackup } from './extract.js';
+import { serverRunning, startServer } from './server.js';
+import { validateRestore, type RestoreValidation } from './validate.js';
+
+export interface RestoreOptions {
+  config: ResolvedConfig;
+  /** Default: the newest Completed/Verified backup of config.database. */
+  backupId?: string;
+  /** Target data directory on the host. */
+  pgdata: string;
+  /** Port the restored server listens on. */
+  port: number;
+  /** Start the restored server (and validate it). */
+  start: boolean;
+  /** A non-empty target is moved aside (kept) instead of refused. */
+  force: boolean;
+  skipValidation: boolean;
+  /** Rename the backed-up database after recovery. */
+  targetDatabase?: string;
+  signal?: AbortSignal;
+}
+
+export interface RestoreDeps {
+  storage: Storage;
+  host: Host;
+  progress?: ProgressSink;
+  now?: () => Date;
+}
+
+export interface RestorePlan {
+  backupId: string;
+  database: string;
+  backupEndTime?: string;
+  repository: string;
+  source: string;
+  targetHost: string;
+  pgdata: string;
+  targetState: 'missing' | 'empty' | 'not-empty';
+  /** Where a non-empty target is moved to with --force. */
+  movedAsideTo?: string;
+  port: number;
+  start: boolean;
+  validate: boolean;
+  targetDatabase?: string;
+  sizeBytes: number;
+}
+
+export interface RestoreResult {
+  success: boolean;
+  backupId: string;
+  pgdata: string;
+  port?: number;
+  durationSeconds: number;
+  restoredSizeBytes: number;
+  tablesRestored?: number;
+  databaseSizeBytes?: number;
+  movedAsideTo?: string;
+  validation?: RestoreValidation;
+  messages: string[];
+}
+
+export async function planRestore(options: RestoreOptions, deps: RestoreDeps): Promise<{ plan: RestorePlan; metadata: BackupMetadata }> {
+  const { config, storage, host } = { ...options, ...deps };
+  const metadata = options.backupId ? await readMetadata(storage, options.backupId) : await newestRestorableBackup(storage, config.database);
+  if (!isRestorable(metadata)) {
+    throw new BackupError('INVALID_ARGUMENT', `Backup ${metadata.id} is ${metadata.status}, not restorable.`, 'Pick a Completed or Verified backup from list-backups.');
+  }
+  const targetState = await directoryState(host, options.pgdata);
+  if (targetState === 'not-empty' && !options.force) {
+    throw new BackupError('TARGET_NOT_EMPTY', `The target directory ${options.pgdata} is not empty.`, 'Choose an empty or new directory, or pass --force to move its contents aside (they are kept, not deleted).');
+  }
+  if (targetState === 'not-empty' && (await serverRunning(host, options.pgdata, { binDir: config.pgBinDir }))) {
+    throw new BackupError('TARGET_IN_USE', `A PostgreSQL server is running on ${options.pgdata}.`, `Stop it first (pg_ctl -D ${options.pgdata} stop), then restore.`);
+  }
+  const now = (deps.now ?? (() => new Date()))();
+  return {
+    metadata,
+    plan: {
+      backupId: metadata.id,
+      database: metadata.database,
+      backupEndTime: metadata.endTime,
+      repository: storage.location,
+      source: metadata.source ?? 'unknown',
+      targetHost: host.description,
+      pgdata: options.pgdata,
+      targetState,
+      movedAsideTo: targetState === 'not-empty' ? `${options.pgdata.replace(/\/+$/, '')}.before-restore-${now.toISOString().replace(/[-:.]/g, '')}` : undefined,
+      port: options.port,
+      start: options.start,
+      validate: options.start && !options.skipValidation,
+      targetDatabase: options.targetDatabase,
+      sizeBytes: metadata.sizeBytes,
+    },
+  };
+}
+
+/**
+ * Restores a physical backup into a data directory on the host, starts it, waits for recovery
+ * and validates it against what the backup recorded. A failed extraction leaves no half-restored
+ * directory behind.
+ */
+export async function restore(options: RestoreOptions, deps: RestoreDeps): Promise<RestoreResult> {
+  const { config, signal } = options;
+  const { host, storage } = deps;
+  const progress = deps.progress ?? noProgress;
+  const started = Date.now();
+  const messages: string[] = [];
+  const say = (message: string) => {
+    messages.push(message);
+    progress({ phase: 'restore', message });
+  };
+  const { plan, metadata } = await planRestore(options, deps);
+  say(`Starting restore of backup: ${metadata.id}`);
+  say(`Backup size: ${metadata.sizeBytes} bytes`);
+
+  if (plan.movedAsideTo) {
+    await moveAside(host, plan.pgdata, plan.movedAsideTo);
+    say(`Existing contents of ${plan.pgdata} moved to ${plan.movedAsideTo}`);
+  }
+  await makePrivateDirectory(host, plan.pgdata);
+  try {
+    const extracted = await extractBackup(metadata, plan.pgdata, { storage, host, progress, passphrase: config.passphrase?.reveal(), signal });
+    say(`Backup downloaded from ${storage.location} and extracted: ${extracted.files} files`);
+    // The restored server listens on its own port; the rest of the source's configuration stays.
+    await appendToFile(host, `${plan.pgdata}/postgresql.auto.conf`, `\n# added by llm-analytics restore of ${metadata.id}\nport = ${plan.port}\n`);
+  } catch (caught) {
+    const error = signal?.aborted ? new BackupError('CANCELLED', 'The restore was cancelled.') : asBackupError(caught);
+    // Nothing half-restored may look like a data directory: the target was empty or new.
+    await (plan.targetState === 'missing' ? removeTree(host, plan.pgdata) : emptyDirectory(host, plan.pgdata)).catch(() => {});
+    throw error;
+  }
+
+  const result: RestoreResult = {
+    success: true,
+    backupId: metadata.id,
+    pgdata: plan.pgdata,
+    durationSeconds: 0,
+    restoredSizeBytes: metadata.sizeBytes,
+    movedAsideTo: plan.movedAsideTo,
+    messages,
+  };
+  if (plan.start) {
+    progress({ phase: 'recovery', message: 'Starting PostgreSQL and waiting for recovery' });
+    await startServer(host, plan.pgdata, plan.port, { binDir: config.pgBinDir, signal });
+    result.port = plan.port;
+    say(`PostgreSQL started on port ${plan.port}; recovery reached consistency`);
+    const connection: PgConnection = { ...config.connection, host: '127.0.0.1', port: plan.port };
+    if (plan.targetDatabase) {
+      await renameDatabase(host, connection, metadata.database, plan.targetDatabase, config.pgBinDir);
+      say(`Database ${metadata.database} renamed to ${plan.targetDatabase}`);
+    }
+    if (plan.validate) {
+      const validation = await validateRestore(host, connection, metadata, plan.targetDatabase ?? metadata.database, config.pgBinDir);
+      result.validation = validation;
+      result.tablesRestored = validation.tableCount;
+      result.databaseSizeBytes = validation.databaseSizeBytes;
+      say(`Verified: ${validation.tableCount} tables restored`);
+      if (!validation.valid) {
+        result.success = false;
+        throw new BackupError('RESTORE_VALIDATION_FAILED', `The restored database does not match the backup: ${validation.problems.join('; ')}.`, `The server is left running on port ${plan.port} for inspection.`);
+      }
+    }
+  } else {
+    say(`Not started (--no-start): start it with pg_ctl -D ${plan.pgdata} -o "-p ${plan.port}" start`);
+  }
+  result.durationSeconds = (Date.now() - started) / 1000;
+  say('Restore completed successfully');
+  return result;
+}
+
+async function renameDatabase(host: Host, connection: PgConnection, from: string, to: string, binDir?: string): Promise<void> {
+  const { runSql } = await import('../postgres/sql.js');
+  await runSql(host, connection, 'postgres', `ALTER DATABASE "${from}" RENAME TO "${to}"`, { binDir });
+}

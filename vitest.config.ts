@@ -1,0 +1,38 @@
+import { defineConfig } from 'vitest/config';
+
+const core = 'packages/core';
+// Starts the S3 API server (OpenStack Swift + s3api) once for the projects that need it.
+const s3GlobalSetup = `${core}/test-support/s3GlobalSetup.ts`;
+
+// One suite: `pnpm test` runs every project. Fast pure-logic tests and slow tests against real
+// PostgreSQL clusters and a real S3 API server are separate projects. Real clusters are heavy on a
+// 2-core machine, so the slow projects run one file at a time.
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'core-unit', root: core, include: ['test/unit/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'core-integration',
+          root: core,
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: [`../../${s3GlobalSetup}`],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'cli-e2e',
+          root: 'packages/cli',
+          include: ['test/**/*.test.ts'],
+          globalSetup: [`../../${s3GlobalSetup}`],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
