@@ -4,6 +4,6 @@ import { LocalHost, openStorage, resolveConfig, type ConfigInput, type ResolvedC
 export function commandContext(input: ConfigInput) {
   const config: ResolvedConfig = resolveConfig(input);
   const storage = openStorage(config.repository);
-  const host = new LocalHost();
+  const host = new LocalHost({ pgBinDir: config.pgBinDir });
   return { config, storage, host };
 }

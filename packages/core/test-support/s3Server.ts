@@ -1,5 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -42,9 +43,11 @@ export interface RunningS3Server {
 /** Starts a fresh server in a temp directory; fails with the script's own words if it cannot. */
 export async function startS3TestServer(): Promise<RunningS3Server> {
   const dir = await mkdtemp(join(tmpdir(), 'llm-analytics-s3-'));
+  const forgetExitStop = stopWhenProcessEnds(dir);
   const stop = async (): Promise<void> => {
     await execFileAsync('bash', [SCRIPT, 'stop', dir]).catch(() => {});
     await rm(dir, { recursive: true, force: true });
+    forgetExitStop();
   };
   let lastError = '';
   // A free port can be taken between our probe and the server's bind: try a few.
@@ -61,6 +64,31 @@ export async function startS3TestServer(): Promise<RunningS3Server> {
   }
   await stop();
   throw new Error(`The S3 test server (scripts/s3-test-server.sh) did not start:\n${lastError}`);
+}
+
+/**
+ * The server's processes run in sessions of their own (the script uses setsid), so nothing stops
+ * them if the test run dies before its teardown: stop them from the exit and signal handlers too.
+ */
+function stopWhenProcessEnds(dir: string): () => void {
+  const stopSync = (): void => {
+    spawnSync('bash', [SCRIPT, 'stop', dir], { stdio: 'ignore', timeout: 30_000 });
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    forget();
+    stopSync();
+    // Leave the signal's own effect (ending the process) to other listeners, or to Node.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  const forget = (): void => {
+    process.removeListener('exit', stopSync);
+    for (const signal of signals) process.removeListener(signal, onSignal);
+  };
+  process.once('exit', stopSync);
+  for (const signal of signals) process.on(signal, onSignal);
+  return forget;
 }
 
 export function parseEnvLines(text: string): S3TestEnv {

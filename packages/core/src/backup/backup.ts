@@ -5,6 +5,7 @@ import { baseDataKey, metadataKey } from '../catalog/layout.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { BackupError, asBackupError } from '../errors.js';
 import type { Host } from '../host/host.js';
+import { hostPgTool } from '../host/pgBinaries.js';
 import { createFrameWriter } from '../pipeline/index.js';
 import { baseBackupArgv, baseBackupEnv } from '../postgres/basebackup.js';
 import { describeBackupStream, type BackupStreamFacts } from './backupStream.js';
@@ -125,7 +126,7 @@ async function streamBaseBackup(options: BackupOptions, deps: BackupDeps, id: st
   const { config, signal } = options;
   const { storage, host } = deps;
   const progress = deps.progress ?? noProgress;
-  const argv = baseBackupArgv({ binDir: config.pgBinDir, label: id, connection: config.connection });
+  const argv = baseBackupArgv({ program: hostPgTool(host, 'pg_basebackup'), label: id, connection: config.connection });
   const child = host.execStream(argv, { env: baseBackupEnv(config.connection), signal });
   const walker = new TarWalker({ capture: ['backup_manifest', 'backup_label'] });
   const writer = createFrameWriter({

@@ -1,7 +1,7 @@
 import { BackupError } from '../errors.js';
 import { parseBackupLabel } from '../postgres/backupLabel.js';
-import { parseManifest } from '../postgres/manifest.js';
-import { walSegmentForLsn } from '../postgres/lsn.js';
+import { manifestWalRange, parseManifest } from '../postgres/manifest.js';
+import { lastWalSegmentBefore, walSegmentName } from '../postgres/lsn.js';
 import type { TarWalker } from '../tar/tarWalker.js';
 
 export interface BackupStreamFacts {
@@ -21,15 +21,14 @@ export function describeBackupStream(walker: TarWalker): BackupStreamFacts {
   }
   const manifest = parseManifest(manifestBytes.toString('utf8'));
   const label = parseBackupLabel(labelBytes.toString('utf8'));
-  const ranges = manifest['WAL-Ranges'];
-  const last = ranges[ranges.length - 1];
-  const first = ranges[0];
-  if (!first || !last) throw new BackupError('DATA_CORRUPT', 'The backup manifest lists no WAL range.', 'Take the backup again.');
+  const range = manifestWalRange(manifest);
   return {
-    startLsn: first['Start-LSN'],
-    endLsn: last['End-LSN'],
-    timeline: last.Timeline,
-    startWalSegment: label.startWalFile ?? walSegmentForLsn(first.Timeline, first['Start-LSN']),
-    endWalSegment: walSegmentForLsn(last.Timeline, last['End-LSN']),
+    startLsn: range.startLsn,
+    endLsn: range.endLsn,
+    timeline: range.timeline,
+    startWalSegment: label.startWalFile ?? walSegmentName(range.startTimeline, range.startLsn),
+    // The end LSN points just past the last record: on a segment boundary that record is in the
+    // segment before it.
+    endWalSegment: lastWalSegmentBefore(range.timeline, range.endLsn),
   };
 }

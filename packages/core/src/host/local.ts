@@ -141,6 +141,11 @@ export class LocalHost implements Host {
       // The command closed its stdin (EPIPE): hold the writer until its exit code says whether
       // that was a failure (destroy the writer) or a normal end (discard the rest).
       pipeIn.on('error', () => stdin.unpipe(pipeIn));
+      // The writer gave up (destroyed mid-stream): close the command's stdin so it sees EOF and
+      // exits, instead of waiting forever for bytes that will not come.
+      stdin.on('close', () => {
+        if (!stdin.writableFinished) pipeIn.destroy();
+      });
     }
     const done = run.closed.then(
       (exitCode) => {

@@ -11,7 +11,13 @@ import { LZ4_FRAME_OPTIONS, ZSTD_FRAME_PARAMETERS } from './codecs.js';
  * The worker is evaluated from source rather than loaded from a file: the same code then runs
  * from TypeScript sources under vitest and from the compiled package. It loads the native codecs
  * by the absolute paths resolved here, so it does not depend on the process's working directory.
- * Frame buffers are transferred, not copied, both ways.
+ *
+ * Memory: a frame's buffer is transferred (not copied) to the worker, which compresses into its
+ * own reused scratch buffer and writes the result back over the raw bytes, then transfers the
+ * buffer back. Frame buffers are sized with room for the worst-case expansion (frameCapacity),
+ * so a worker allocates nothing per frame. The first version returned a fresh buffer per frame:
+ * memory allocated on a worker and dropped on the main thread piled up to ~50 MB of RSS per
+ * worker before either side reclaimed it.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -19,8 +25,6 @@ const zlib = require('node:zlib');
 const zstd = require(workerData.zstdBindingPath);
 const lz4 = require(workerData.lz4Path);
 const contexts = new Map();
-// One output buffer per worker, reused: a fresh compressBound-sized buffer per frame is garbage
-// that V8 only collects after tens of MiB, which showed up as ~50 MB of RSS per worker.
 let scratch = Buffer.alloc(0);
 function zstdCompress(level, raw) {
   let cctx = contexts.get(level);
@@ -39,24 +43,22 @@ function encode(compression, level, raw) {
     case 'zstd': return zstdCompress(level, raw);
     case 'gzip': return zlib.gzipSync(raw, { level });
     case 'lz4': return lz4.compressFrameSync(raw, workerData.lz4Options);
-    case 'none': return Buffer.from(raw);
+    case 'none': return raw;
   }
   throw new Error('unknown compression ' + compression);
 }
-parentPort.on('message', ({ id, compression, level, input, offset, length }) => {
-  let output;
+parentPort.on('message', ({ id, compression, level, memory, length }) => {
+  const reply = { id, memory };
   try {
-    output = encode(compression, level, Buffer.from(input, offset, length));
+    const whole = Buffer.from(memory);
+    const stored = encode(compression, level, whole.subarray(0, length));
+    if (stored.length > whole.length) throw new Error('compressed frame larger than its buffer');
+    if (stored.buffer !== memory) stored.copy(whole);
+    reply.storedLength = stored.length;
   } catch (error) {
-    parentPort.postMessage({ id, input, offset, error: String((error && error.message) || error) }, [input]);
-    return;
+    reply.error = String((error && error.message) || error);
   }
-  // The scratch buffer stays here, and small results may live in Node's shared Buffer pool,
-  // which must not be transferred: those are copied into an exactly sized buffer.
-  const owned = output.buffer !== scratch.buffer && output.length >= 65536 && output.buffer.byteLength - output.length < 65536;
-  const body = owned ? output.buffer : new Uint8Array(output).buffer;
-  const bodyOffset = owned ? output.byteOffset : 0;
-  parentPort.postMessage({ id, input, offset, output: body, outputOffset: bodyOffset, outputLength: output.length }, [input, body]);
+  parentPort.postMessage(reply, [memory]);
 });
 `;
 
@@ -70,18 +72,15 @@ interface Task {
 
 interface WorkerReply {
   id: number;
-  input: ArrayBuffer;
-  offset: number;
-  output?: ArrayBuffer;
-  outputOffset?: number;
-  outputLength?: number;
+  memory: ArrayBuffer;
+  storedLength?: number;
   error?: string;
 }
 
 export interface EncodedFrame {
   stored: Buffer;
-  /** The input frame's memory, handed back so the caller can reuse it for the next frame. */
-  frame: Buffer;
+  /** The frame's memory, handed back for reuse. `stored` may be a view into it: copy first. */
+  memory: ArrayBuffer;
 }
 
 interface PoolWorker {
@@ -90,6 +89,11 @@ interface PoolWorker {
 }
 
 const IDLE_SHUTDOWN_MS = 30_000;
+
+/** Room for a frame and for its compressed form: zstd, gzip, LZ4 expand by < 1/128 + a constant. */
+export function frameCapacity(frameSize: number): number {
+  return frameSize + Math.ceil(frameSize / 128) + 64 * 1024;
+}
 
 export class CompressionPool {
   private readonly workers: PoolWorker[] = [];
@@ -104,10 +108,14 @@ export class CompressionPool {
   }
 
   /**
-   * Compresses one frame on a worker. `frame` must be the only view that matters of its
-   * ArrayBuffer (it is detached while the worker has it); the same memory comes back as `frame`.
+   * Compresses one frame on a worker. `frame` must start at offset 0 of an ArrayBuffer of at
+   * least frameCapacity(frame.length) bytes that nothing else uses: it is detached while the
+   * worker has it, and comes back holding the compressed frame.
    */
   encode(compression: Compression, level: number, frame: Buffer): Promise<EncodedFrame> {
+    if (frame.byteOffset !== 0 || frame.buffer.byteLength < frameCapacity(frame.length)) {
+      return Promise.reject(new Error('a pooled frame needs a buffer of its own with room for expansion'));
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ compression, level, frame, resolve, reject });
       this.dispatch();
@@ -131,10 +139,10 @@ export class CompressionPool {
       idle.task = task;
       // A busy worker keeps the process alive (the caller awaits it); an idle one must not.
       idle.worker.ref();
-      const { frame } = task;
+      const memory = task.frame.buffer as ArrayBuffer;
       idle.worker.postMessage(
-        { id: this.nextId++, compression: task.compression, level: task.level, input: frame.buffer, offset: frame.byteOffset, length: frame.length },
-        [frame.buffer as ArrayBuffer],
+        { id: this.nextId++, compression: task.compression, level: task.level, memory, length: task.frame.length },
+        [memory],
       );
     }
     if (this.workers.length > 0 && this.workers.every((candidate) => !candidate.task)) {
@@ -169,9 +177,8 @@ export class CompressionPool {
     entry.task = undefined;
     entry.worker.unref();
     if (task) {
-      const frame = Buffer.from(reply.input, reply.offset, task.frame.length);
-      if (reply.error !== undefined || !reply.output) task.reject(new Error(`frame compression failed: ${reply.error}`));
-      else task.resolve({ stored: Buffer.from(reply.output, reply.outputOffset, reply.outputLength), frame });
+      if (reply.error !== undefined || reply.storedLength === undefined) task.reject(new Error(`frame compression failed: ${reply.error}`));
+      else task.resolve({ stored: Buffer.from(reply.memory, 0, reply.storedLength), memory: reply.memory });
     }
     this.dispatch();
   }

@@ -19,7 +19,7 @@ export function createFrameEncoder(compression: Compression, level: number, work
     // 'none' is a copy; a thread hop would only add latency.
     return {
       parallelism: 1,
-      encode: async (frame) => ({ stored: encodeFrame(compression, level, frame), frame }),
+      encode: async (frame) => ({ stored: encodeFrame(compression, level, frame), memory: frame.buffer as ArrayBuffer }),
       close: () => {},
     };
   }

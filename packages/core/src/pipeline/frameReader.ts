@@ -100,8 +100,9 @@ class FrameReaderStream extends Transform implements FrameReader {
       this.chooseLayout(head);
       chunk = head;
     }
+    if (chunk.length === 0) return;
     if (!this.opener) return this.decoder.write(chunk);
-    for (const frame of await this.opener.push(chunk)) await this.decoder.write(frame);
+    for (const plaintext of await this.opener.push(chunk)) await this.decoder.write(plaintext);
   }
 
   private chooseLayout(head: Buffer): void {

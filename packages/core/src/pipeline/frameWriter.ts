@@ -5,6 +5,7 @@ import type { Compression, FrameIndexEntry } from '../types/metadata.js';
 import { cancelOnAbort } from './cancellation.js';
 import { resolveLevel } from './codecs.js';
 import { createObjectKey, sealChunk, type ObjectKey } from './encryption.js';
+import { frameCapacity } from './compressionPool.js';
 import { createFrameEncoder, type FrameEncoder } from './frameEncoder.js';
 import { DEFAULT_FRAME_SIZE, MAX_FRAME_SIZE, MIN_FRAME_SIZE } from './format.js';
 import { invalidPipelineOption, passphraseMissing } from './pipelineErrors.js';
@@ -43,9 +44,13 @@ export function createFrameWriter(options: FrameWriterOptions): FrameWriter {
 }
 
 interface PendingFrame {
+  /** Position in the object: frame i is sealed as chunk i. */
+  index: number;
   rawOffset: number;
   rawLength: number;
-  stored?: Buffer;
+  /** The stored bytes once compressed, sealed unless the key was not ready yet. */
+  parts?: Buffer[];
+  sealed?: boolean;
 }
 
 class FrameWriterStream extends Transform implements FrameWriter {
@@ -69,7 +74,7 @@ class FrameWriterStream extends Transform implements FrameWriter {
   private key: ObjectKey | undefined;
   private readonly keyReady: Promise<ObjectKey> | undefined;
   private headerWritten = false;
-  private chunkCounter = 0;
+  private framesDispatched = 0;
 
   /** The reader has not asked for more since the last push returned false. */
   private blocked = false;
@@ -129,6 +134,10 @@ class FrameWriterStream extends Transform implements FrameWriter {
     this.pending = [];
     this.current = undefined;
     this.spare.length = 0;
+    // Let a write or flush waiting for room see that the stream is gone.
+    const wake = this.waiter;
+    this.waiter = undefined;
+    wake?.();
     callback(error);
   }
 
@@ -139,7 +148,7 @@ class FrameWriterStream extends Transform implements FrameWriter {
     if (this.keyReady) {
       const key = await this.keyReady;
       this.writeHeader(key);
-      this.output(sealChunk(key, Buffer.alloc(0), this.chunkCounter, true));
+      this.output(sealChunk(key, Buffer.alloc(0), this.framesDispatched, true));
     }
     this.progress.finish(this.rawBytes);
     this.result = {
@@ -154,8 +163,8 @@ class FrameWriterStream extends Transform implements FrameWriter {
   private accept(chunk: Buffer): void {
     let at = 0;
     while (at < chunk.length) {
-      this.current ??= this.spare.pop() ?? Buffer.allocUnsafeSlow(this.frameSize);
-      const copied = chunk.copy(this.current, this.filled, at);
+      this.current ??= this.spare.pop() ?? this.newFrameBuffer();
+      const copied = chunk.copy(this.current, this.filled, at, at + this.frameSize - this.filled);
       at += copied;
       this.filled += copied;
       this.rawBytes += copied;
@@ -164,25 +173,46 @@ class FrameWriterStream extends Transform implements FrameWriter {
   }
 
   private dispatchCurrent(): void {
-    const frame = (this.current ?? Buffer.allocUnsafeSlow(0)).subarray(0, this.filled);
-    const entry: PendingFrame = { rawOffset: this.rawBytes - this.filled, rawLength: this.filled };
+    const memory = this.current ?? this.newFrameBuffer();
+    const frame = memory.subarray(0, this.filled);
+    const entry: PendingFrame = { index: this.framesDispatched++, rawOffset: this.rawBytes - this.filled, rawLength: this.filled };
     this.current = undefined;
     this.filled = 0;
     this.pending.push(entry);
     this.encoder.encode(frame).then(
       (encoded) => {
-        entry.stored = encoded.stored;
-        this.recycle(encoded.frame);
+        if (this.destroyed) return;
+        this.settle(entry, encoded.stored, encoded.memory);
+        this.recycle(encoded.memory);
         this.emitReady();
       },
       (error: unknown) => this.destroy(asBackupError(error)),
     );
   }
 
-  private recycle(frame: Buffer): void {
+  /**
+   * Seals a frame as soon as it is compressed (its chunk number is its frame index), so the frame
+   * buffer, which may hold the compressed bytes, can be reused at once. Before the key is derived
+   * the bytes are copied out and sealed when emitted.
+   */
+  private settle(entry: PendingFrame, stored: Buffer, memory: ArrayBuffer): void {
+    if (this.key) {
+      entry.parts = sealChunk(this.key, stored, entry.index, false);
+      entry.sealed = true;
+    } else {
+      entry.parts = [stored.buffer === memory ? Buffer.from(stored) : stored];
+      entry.sealed = !this.keyReady;
+    }
+  }
+
+  private newFrameBuffer(): Buffer {
+    return Buffer.from(new ArrayBuffer(frameCapacity(this.frameSize)));
+  }
+
+  private recycle(memory: ArrayBuffer): void {
     // One spare is enough: a frame comes back while the next one is already filling.
-    if (this.destroyed || frame.buffer.byteLength !== this.frameSize || this.spare.length >= 1) return;
-    this.spare.push(Buffer.from(frame.buffer, 0, this.frameSize));
+    if (memory.byteLength !== frameCapacity(this.frameSize) || this.spare.length >= 1) return;
+    this.spare.push(Buffer.from(memory));
   }
 
   /** Pushes finished frames in order, as far as the reader keeps up; then lets input resume. */
@@ -191,9 +221,8 @@ class FrameWriterStream extends Transform implements FrameWriter {
     if (this.emitting || this.destroyed || (this.keyReady && !this.key)) return;
     this.emitting = true;
     try {
-      while (!this.blocked && this.pending[0]?.stored) {
-        const entry = this.pending.shift() as PendingFrame;
-        this.emitFrame(entry, entry.stored as Buffer);
+      while (!this.blocked && this.pending[0]?.parts) {
+        this.emitFrame(this.pending.shift() as PendingFrame);
       }
     } finally {
       this.emitting = false;
@@ -203,10 +232,10 @@ class FrameWriterStream extends Transform implements FrameWriter {
     wake?.();
   }
 
-  private emitFrame(entry: PendingFrame, stored: Buffer): void {
+  private emitFrame(entry: PendingFrame): void {
     if (this.key) this.writeHeader(this.key);
     const storedOffset = this.storedBytes;
-    const parts = this.key ? sealChunk(this.key, stored, this.chunkCounter++, false) : [stored];
+    const parts = entry.sealed ? (entry.parts as Buffer[]) : sealChunk(this.key as ObjectKey, (entry.parts as Buffer[])[0] as Buffer, entry.index, false);
     this.output(parts);
     this.frames.push({ rawOffset: entry.rawOffset, rawLength: entry.rawLength, storedOffset, storedLength: this.storedBytes - storedOffset });
   }

@@ -2,8 +2,10 @@ import { dataCorrupt } from './pipelineErrors.js';
 
 /**
  * Cuts a stream of concatenated LZ4 frames (lz4 frame format 1.6.x) into whole frames. lz4-napi
- * only decodes one frame per call, silently ignores anything after it and does not notice a frame
- * cut short, so the boundaries and completeness are checked here by walking the block headers.
+ * only decodes one frame per call, silently ignores anything after it, and returns data for a
+ * frame cut before its end mark (no error), so boundaries and completeness are checked here by
+ * walking the block headers. Frames are buffered whole (lz4-napi has no streaming decoder); the
+ * size bound keeps a damaged or foreign object from making that unbounded.
  */
 const LZ4_MAGIC = 0x184d2204;
 const SKIPPABLE_MASK = 0xfffffff0;

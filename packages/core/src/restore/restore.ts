@@ -77,7 +77,7 @@ export async function planRestore(options: RestoreOptions, deps: RestoreDeps): P
   if (targetState === 'not-empty' && !options.force) {
     throw new BackupError('TARGET_NOT_EMPTY', `The target directory ${options.pgdata} is not empty.`, 'Choose an empty or new directory, or pass --force to move its contents aside (they are kept, not deleted).');
   }
-  if (targetState === 'not-empty' && (await serverRunning(host, options.pgdata, { binDir: config.pgBinDir }))) {
+  if (targetState === 'not-empty' && (await serverRunning(host, options.pgdata))) {
     throw new BackupError('TARGET_IN_USE', `A PostgreSQL server is running on ${options.pgdata}.`, `Stop it first (pg_ctl -D ${options.pgdata} stop), then restore.`);
   }
   const now = (deps.now ?? (() => new Date()))();
@@ -149,7 +149,7 @@ export async function restore(options: RestoreOptions, deps: RestoreDeps): Promi
   };
   if (plan.start) {
     progress({ phase: 'recovery', message: 'Starting PostgreSQL and waiting for recovery' });
-    await startServer(host, plan.pgdata, plan.port, { binDir: config.pgBinDir, signal });
+    await startServer(host, plan.pgdata, plan.port, { signal });
     result.port = plan.port;
     say(`PostgreSQL started on port ${plan.port}; recovery reached consistency`);
     const connection: PgConnection = { ...config.connection, host: '127.0.0.1', port: plan.port };

@@ -62,12 +62,15 @@ function parseS3Url(text: string, input: string): S3RepositorySpec {
 }
 
 function parseFileUrl(text: string, input: string): string {
+  const urlProblem = 'a file URL is file:///ABSOLUTE/PATH (three slashes, no host)';
+  // WHATWG URLs read "file:x/y" as "file:///x/y": a relative-looking path must not turn absolute.
+  if (!/^file:\/\//i.test(input)) throw invalidRepository(text, urlProblem);
   let path: string;
   try {
     // Decodes %XX and refuses a host other than "localhost": a file URL names a local path.
     path = fileURLToPath(input);
   } catch {
-    throw invalidRepository(text, 'a file URL is file:///ABSOLUTE/PATH (three slashes, no host)');
+    throw invalidRepository(text, urlProblem);
   }
   if (!isAbsolute(path)) throw invalidRepository(text, 'a file URL names an absolute path');
   return resolve(path);

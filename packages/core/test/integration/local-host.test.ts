@@ -217,6 +217,18 @@ describe('LocalHost.execSink', () => {
     await pipeline(input, sink.stdin);
     await expect(sink.done).resolves.toEqual({ exitCode: 0, stdout: 'aaaaaaaaaa', stderr: '' });
   });
+
+  test('a writer that fails mid-stream closes the command\'s stdin, so the command ends instead of waiting', async () => {
+    const sink = host.execSink(['sh', '-c', 'n=$(wc -c); echo "read $n bytes"; exit 3']);
+    const input = new Readable({
+      read() {
+        this.push(Buffer.alloc(1000, 1));
+        this.destroy(new Error('the source failed'));
+      },
+    });
+    await expect(pipeline(input, sink.stdin)).rejects.toThrow('the source failed');
+    await expect(sink.done).resolves.toMatchObject({ exitCode: 3, stdout: expect.stringMatching(/^read \d+ bytes/) });
+  });
 });
 
 describe('who commands run as', () => {

@@ -154,7 +154,8 @@ function describeStorageConformance(name: string, open: () => Promise<StorageUnd
 
     it('cancels a put when its signal aborts: CANCELLED, no object, no debris, body destroyed', async () => {
       const controller = new AbortController();
-      const body = endlessStream(PART + 4 * MiB, () => controller.abort());
+      // Late enough that parts are in flight: the multipart upload exists and must be aborted.
+      const body = endlessStream(3 * PART + MiB, () => controller.abort());
       const error = await storage.put('backups/cancelled/base.tar', body, { signal: controller.signal }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(BackupError);
       expect(error).toMatchObject({ code: 'CANCELLED' });

@@ -79,3 +79,15 @@ describe('compression', () => {
     await expect(writeObject(MULTI_FRAME, { compression: 'gzip', frameSize: 10 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });
+
+describe('several objects at once', () => {
+  it('share the compression workers without mixing up frames', async () => {
+    const inputs = [1, 2, 3, 4].map((seed) => sampleData(3 * SMALL_FRAME + seed * 1000, 100 + seed));
+    const written = await Promise.all(inputs.map((input) => writeObject(input, { compression: 'zstd', frameSize: SMALL_FRAME }, 7_000)));
+    for (const [index, { stored }] of written.entries()) {
+      const { raw, error } = await readObject(stored, { compression: 'zstd' });
+      expect(error).toBeUndefined();
+      expect(raw.equals(inputs[index]!)).toBe(true);
+    }
+  });
+});
