@@ -14,3 +14,4 @@ export * from './host/index.js';
 export * from './backup/backup.js';
 export * from './restore/restore.js';
 export type { RestoreValidation } from './restore/validate.js';
+export * from './wal/walKeys.js';

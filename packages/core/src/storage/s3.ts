@@ -49,6 +49,7 @@ export interface S3StorageOptions {
 
 const MiB = 1024 * 1024;
 const DEFAULT_PART_SIZE = 16 * MiB;
+const MIN_PART_SIZE = 5 * MiB; // S3's minimum for every part but the last
 const MAX_PARTS = 10_000;
 const DELETE_BATCH = 1000; // DeleteObjects takes at most 1000 keys
 
@@ -71,6 +72,9 @@ export class S3Storage implements Storage {
   private sseApplied = false;
 
   constructor(private readonly options: S3StorageOptions) {
+    if (options.partSize !== undefined && !(Number.isSafeInteger(options.partSize) && options.partSize >= MIN_PART_SIZE)) {
+      throw new BackupError('INVALID_ARGUMENT', `Invalid S3 part size ${options.partSize}: S3 needs parts of at least 5 MiB.`, 'Leave partSize unset (16 MiB) or give a whole number of bytes >= 5242880.');
+    }
     this.bucket = options.bucket;
     this.prefix = options.prefix?.split('/').filter(Boolean).join('/') ?? '';
     this.rootPrefix = this.prefix ? `${this.prefix}/` : '';
