@@ -147,7 +147,7 @@ async function streamBaseBackup(options: BackupOptions, deps: BackupDeps, id: st
   const { exitCode, stderr } = await exit;
   if (exitCode !== 0) throw pgBaseBackupFailed(stderr);
   const facts: BackupStreamFacts = describeBackupStream(walker);
-  return { stored: writer.summary(), walPosition: facts, serverSideEncryption: storageSse(storage) };
+  return { stored: writer.summary(), walPosition: facts, serverSideEncryption: appliedServerSideEncryption(storage, config) };
 }
 
 function initialMetadata(
@@ -215,9 +215,10 @@ function assertEncryptionKey(config: ResolvedConfig): boolean {
   return true;
 }
 
-function storageSse(storage: Storage): string | null {
-  const applied = (storage as { serverSideEncryptionApplied?: string | boolean | null }).serverSideEncryptionApplied;
-  return typeof applied === 'string' ? applied : null;
+/** The S3 server-side encryption the storage really applied (Swift's s3api, say, has none). */
+function appliedServerSideEncryption(storage: Storage, config: ResolvedConfig): string | null {
+  const applied = (storage as { serverSideEncryptionApplied?: boolean }).serverSideEncryptionApplied;
+  return applied === true && config.repository.kind === 's3' ? (config.repository.sse ?? null) : null;
 }
 
 function pgBaseBackupFailed(stderr: string, cause?: unknown): BackupError {

@@ -61,13 +61,14 @@ export function resolveConfig(input: ConfigInput, env: Env = process.env): Resol
   if (!Number.isInteger(retentionDays) || retentionDays < 1) {
     throw new BackupError('INVALID_ARGUMENT', `Invalid retention of ${retentionDays} days.`, 'Give --retention-days a whole number of days, 1 or more.');
   }
-  const { repository, isDefault } = resolveRepository(input, env);
+  const encryption = input.encryption ?? DEFAULTS.encryption;
+  const { repository, isDefault } = resolveRepository(input, env, encryption);
   return {
     repository,
     repositoryIsDefault: isDefault,
     database,
     compression: input.compression ?? (env.BACKUP_COMPRESSION as Compression | undefined) ?? DEFAULTS.compression,
-    encryption: input.encryption ?? DEFAULTS.encryption,
+    encryption,
     passphrase: resolvePassphrase(input, env),
     retentionDays,
     connection: {
@@ -85,11 +86,12 @@ export function defaultRepositoryPath(env: Env): string {
   return join(dataHome, 'llm-analytics', 'backups');
 }
 
-function resolveRepository(input: ConfigInput, env: Env): { repository: RepositorySpec; isDefault: boolean } {
+function resolveRepository(input: ConfigInput, env: Env, encryption: boolean): { repository: RepositorySpec; isDefault: boolean } {
   const region = input.awsRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? DEFAULTS.awsRegion;
   const endpoint = input.s3Endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   const withS3Options = (spec: RepositorySpec): RepositorySpec =>
-    spec.kind === 's3' ? { ...spec, region, endpoint, forcePathStyle: endpoint ? true : spec.forcePathStyle } : spec;
+    // With encryption on, S3 is also asked for SSE (AES256); servers without it go on without.
+    spec.kind === 's3' ? { ...spec, region, endpoint, forcePathStyle: endpoint ? true : spec.forcePathStyle, sse: encryption ? 'AES256' : undefined } : spec;
 
   const url = input.repo ?? env.BACKUP_REPO;
   if (url) return { repository: withS3Options(parseRepositoryUrl(url)), isDefault: false };

@@ -141,8 +141,8 @@ export class S3Storage implements Storage {
     }
     // The server has no conditional PUT (Swift's s3api answers 501). Check, then write: two
     // writers that both pass the HEAD before either PUT lands both "win", and the later PUT
-    // replaces the earlier object. Callers keep that window harmless: WAL segments are written
-    // with the same content, locks are read back after writing.
+    // replaces the earlier object. Callers must tolerate that window (write identical content,
+    // as WAL archiving does, or read the object back after writing, as a lock must).
     if (await this.head(key)) return false;
     await this.call('PutObject', key, undefined, () => this.client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: body.length })));
     return true;
@@ -167,6 +167,7 @@ export class S3Storage implements Storage {
       return { key, size: response.ContentLength ?? 0, lastModified: response.LastModified };
     } catch (error) {
       const { code, status } = describeServiceError(error);
+      // A HEAD answer has no body: a missing bucket is a bare 404 too, reported by the next write.
       if (status === 404 && code !== 'NoSuchBucket') return undefined;
       throw this.error(error, 'HeadObject', key);
     }

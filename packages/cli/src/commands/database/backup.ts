@@ -4,7 +4,7 @@ import { BaseCommand } from '../../baseCommand.js';
 import { commandContext } from '../../context.js';
 import { configInput, connectionFlags, databaseFlag, encryptionKeyFlag, outputFlags, repositoryFlags } from '../../flags.js';
 import { renderBackup, renderBackupPlan } from '../../render/backup.js';
-import { stderrProgress } from '../../progress.js';
+import { runOperation } from '../../operation.js';
 
 const TYPES: Record<string, BackupType> = { full: 'Full', incremental: 'Incremental', differential: 'Differential' };
 
@@ -40,20 +40,8 @@ export default class Backup extends BaseCommand {
       else this.log(renderBackupPlan(plan, config.repositoryIsDefault));
       return;
     }
-    const progress = stderrProgress(!flags.json);
-    const controller = new AbortController();
-    const cancel = () => controller.abort();
-    process.once('SIGINT', cancel);
-    process.once('SIGTERM', cancel);
-    try {
-      const result = await backup({ ...options, signal: controller.signal }, { storage, host, progress });
-      progress.finish();
-      if (flags.json) this.printJson(result.metadata);
-      else this.log(renderBackup(result.metadata, result.messages));
-    } finally {
-      progress.finish();
-      process.off('SIGINT', cancel);
-      process.off('SIGTERM', cancel);
-    }
+    const result = await runOperation(flags.json, (signal, progress) => backup({ ...options, signal }, { storage, host, progress }));
+    if (flags.json) this.printJson(result.metadata);
+    else this.log(renderBackup(result.metadata, result.messages));
   }
 }

@@ -5,7 +5,7 @@ import { confirmOnTerminal } from '../../confirm.js';
 import { commandContext } from '../../context.js';
 import { configInput, connectionFlags, databaseFlag, encryptionKeyFlag, outputFlags, repositoryFlags } from '../../flags.js';
 import { renderRestore, renderRestorePlan } from '../../render/restore.js';
-import { stderrProgress } from '../../progress.js';
+import { runOperation } from '../../operation.js';
 
 export default class Restore extends BaseCommand {
   static override summary = 'Restore a backup into a data directory and start it.';
@@ -51,20 +51,8 @@ export default class Restore extends BaseCommand {
       return;
     }
     if (!flags.force) await confirmOnTerminal(`Restore backup ${plan.backupId} into ${plan.pgdata} (port ${plan.port})?`);
-    const progress = stderrProgress(!flags.json);
-    const controller = new AbortController();
-    const cancel = () => controller.abort();
-    process.once('SIGINT', cancel);
-    process.once('SIGTERM', cancel);
-    try {
-      const result = await restore({ ...options, signal: controller.signal }, { storage, host, progress });
-      progress.finish();
-      if (flags.json) this.printJson(result);
-      else this.log(renderRestore(result));
-    } finally {
-      progress.finish();
-      process.off('SIGINT', cancel);
-      process.off('SIGTERM', cancel);
-    }
+    const result = await runOperation(flags.json, (signal, progress) => restore({ ...options, signal }, { storage, host, progress }));
+    if (flags.json) this.printJson(result);
+    else this.log(renderRestore(result));
   }
 }
