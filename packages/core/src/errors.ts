@@ -28,10 +28,19 @@ export const ERROR_CODES = {
   DATA_CORRUPT: { exit: 9, http: 422 },
   CHECKSUM_MISMATCH: { exit: 9, http: 422 },
   METADATA_INVALID: { exit: 9, http: 422 },
+  /** verify-backup ran every check it could and at least one failed: the backup is not usable. */
+  BACKUP_INVALID: { exit: 12, http: 422 },
   RESTORE_VALIDATION_FAILED: { exit: 10, http: 500 },
   RECOVERY_FAILED: { exit: 10, http: 500 },
   PITR_OUT_OF_RANGE: { exit: 11, http: 422 },
   CANCELLED: { exit: 130, http: 499 },
+  // HTTP API only (the CLI never raises them).
+  UNAUTHORIZED: { exit: 2, http: 401 },
+  FORBIDDEN: { exit: 2, http: 403 },
+  JOB_NOT_FOUND: { exit: 4, http: 404 },
+  ROUTE_NOT_FOUND: { exit: 4, http: 404 },
+  REQUEST_TOO_LARGE: { exit: 2, http: 413 },
+  NOT_IMPLEMENTED: { exit: 1, http: 501 },
   INTERNAL: { exit: 1, http: 500 },
 } as const satisfies Record<string, { exit: number; http: number }>;
 

@@ -15,3 +15,4 @@ export * from './backup/backup.js';
 export * from './restore/restore.js';
 export type { RestoreValidation } from './restore/validate.js';
 export * from './wal/walKeys.js';
+export * from './catalog/lock.js';

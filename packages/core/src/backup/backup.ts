@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { newBackupId } from '../catalog/backupId.js';
 import { writeMetadata } from '../catalog/catalog.js';
+import { acquireBackupLock, type BackupLockOwner } from '../catalog/lock.js';
 import { baseDataKey, metadataKey } from '../catalog/layout.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { BackupError, asBackupError } from '../errors.js';
@@ -21,6 +22,8 @@ export interface BackupOptions {
   config: ResolvedConfig;
   type: BackupType;
   signal?: AbortSignal;
+  /** Who takes the repository lock (the API names its job); default this CLI process. */
+  lockOwner?: Partial<BackupLockOwner>;
 }
 
 export interface BackupDeps {
@@ -73,8 +76,8 @@ export function planBackup(options: BackupOptions, deps: Pick<BackupDeps, 'stora
  * Failed, never a backup that looks complete.
  */
 export async function backup(options: BackupOptions, deps: BackupDeps): Promise<BackupResult> {
-  const { config, signal } = options;
-  const { storage, host } = deps;
+  const { config } = options;
+  const { storage } = deps;
   const progress = deps.progress ?? noProgress;
   const now = deps.now ?? (() => new Date());
   const plan = planBackup(options, deps);
@@ -85,6 +88,26 @@ export async function backup(options: BackupOptions, deps: BackupDeps): Promise<
   };
 
   await storage.check();
+  // One backup of a database at a time, across processes and machines (catalog/lock.ts).
+  const lock = await acquireBackupLock(storage, config.database, { owner: options.lockOwner, now });
+  try {
+    return await lockedBackup(options, deps, plan.encrypted, say, messages);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function lockedBackup(
+  options: BackupOptions,
+  deps: BackupDeps,
+  encrypted: boolean,
+  say: (message: string) => void,
+  messages: string[],
+): Promise<BackupResult> {
+  const { config, signal } = options;
+  const { storage, host } = deps;
+  const now = deps.now ?? (() => new Date());
+  const plan = { encrypted };
   const source = await readSourceFacts(host, config);
   say(`Connected to PostgreSQL ${source.server.version} on ${host.description}`);
 

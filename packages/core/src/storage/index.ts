@@ -1,6 +1,8 @@
 export type { GetOptions, ObjectInfo, PutOptions, Storage } from './storage.js';
 export { FsStorage } from './fs.js';
-export { S3Storage, type S3Credentials, type S3StorageOptions, type ServerSideEncryption } from './s3.js';
+// Types only: the SDK is loaded when an S3 repository is first used (lazyS3.ts).
+export type { S3Storage, S3Credentials, S3StorageOptions, ServerSideEncryption } from './s3.js';
+export { LazyS3Storage } from './lazyS3.js';
 export {
   describeRepository,
   normalizePrefix,

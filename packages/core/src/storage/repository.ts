@@ -2,7 +2,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BackupError } from '../errors.js';
 import { FsStorage } from './fs.js';
-import { S3Storage, type S3Credentials, type ServerSideEncryption } from './s3.js';
+import { LazyS3Storage } from './lazyS3.js';
+import type { S3Credentials, ServerSideEncryption } from './s3.js';
 import type { Storage } from './storage.js';
 
 /** A repository in a bucket: every key lives under `<prefix>/`. */
@@ -107,9 +108,9 @@ export interface OpenStorageOptions {
 }
 
 /** The Storage for a repository. Nothing is contacted until the first operation. */
-export function openStorage(spec: RepositorySpec, options: OpenStorageOptions = {}): Storage {
+export function openStorage(spec: RepositorySpec, credentials: OpenStorageOptions = {}): Storage {
   if (spec.kind === 'fs') return new FsStorage(spec.path);
-  return new S3Storage({
+  const options = {
     bucket: spec.bucket,
     prefix: spec.prefix,
     region: spec.region,
@@ -118,6 +119,7 @@ export function openStorage(spec: RepositorySpec, options: OpenStorageOptions = 
     serverSideEncryption: spec.sse,
     sseKmsKeyId: spec.sseKmsKeyId,
     storageClass: spec.storageClass,
-    credentials: options.credentials,
-  });
+    credentials: credentials.credentials,
+  };
+  return new LazyS3Storage(options, describeRepository(spec));
 }

@@ -22,6 +22,12 @@ export interface TarWalkerOptions {
   capture?: readonly string[];
   captureLimit?: number;
   onEntry?: (entry: TarEntry) => void;
+  /**
+   * Receives every byte of every regular file's body (padding excluded), in order, then one
+   * `onFileEnd` per file: for verify, which hashes each file against backup_manifest.
+   */
+  onFileData?: (entry: TarEntry, bytes: Buffer) => void;
+  onFileEnd?: (entry: TarEntry) => void;
 }
 
 const BLOCK = 512;
@@ -32,6 +38,10 @@ export class TarWalker extends Transform {
   private readonly capture: Set<string>;
   private readonly captureLimit: number;
   private readonly onEntry?: (entry: TarEntry) => void;
+  private readonly onFileData?: (entry: TarEntry, bytes: Buffer) => void;
+  private readonly onFileEnd?: (entry: TarEntry) => void;
+  /** The regular file whose body is passing, and how many of its (unpadded) bytes remain. */
+  private bodyFile?: { entry: TarEntry; remaining: number };
   private header: Buffer = Buffer.alloc(0);
   /** Body bytes (with padding) of the current member still to pass. */
   private bodyRemaining = 0;
@@ -47,6 +57,8 @@ export class TarWalker extends Transform {
     this.capture = new Set(options.capture ?? []);
     this.captureLimit = options.captureLimit ?? 64 * 1024 * 1024;
     this.onEntry = options.onEntry;
+    this.onFileData = options.onFileData;
+    this.onFileEnd = options.onFileEnd;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -125,11 +137,17 @@ export class TarWalker extends Transform {
     if (entry.type === 'file' && this.capture.has(entry.path) && size <= this.captureLimit) {
       this.bodyCapture = { path: entry.path, parts: [], size, taken: 0 };
     }
+    if (entry.type === 'file' && (this.onFileData || this.onFileEnd)) this.bodyFile = { entry, remaining: size };
     this.bodyRemaining = entry.type === 'file' ? padded : 0;
     if (this.bodyRemaining === 0) this.finishBody();
   }
 
   private keepBody(bytes: Buffer): void {
+    if (this.bodyFile && this.bodyFile.remaining > 0) {
+      const data = bytes.subarray(0, this.bodyFile.remaining);
+      this.bodyFile.remaining -= data.length;
+      this.onFileData?.(this.bodyFile.entry, data);
+    }
     const target = this.pendingMeta ?? this.bodyCapture;
     if (!target || target.taken >= target.size) return;
     const useful = bytes.subarray(0, target.size - target.taken);
@@ -138,6 +156,11 @@ export class TarWalker extends Transform {
   }
 
   private finishBody(): void {
+    if (this.bodyFile) {
+      const { entry } = this.bodyFile;
+      this.bodyFile = undefined;
+      this.onFileEnd?.(entry);
+    }
     if (this.pendingMeta) {
       const { kind, parts } = this.pendingMeta;
       this.pendingMeta = undefined;

@@ -27,8 +27,8 @@ describe('resolveConfig', () => {
   });
 
   it('takes a repository URL from BACKUP_REPO with a custom endpoint in path style', () => {
-    const config = resolveConfig({}, { BACKUP_REPO: 's3://b/p', AWS_ENDPOINT_URL: 'http://127.0.0.1:9000' });
-    expect(config.repository).toMatchObject({ kind: 's3', bucket: 'b', prefix: 'p', endpoint: 'http://127.0.0.1:9000', forcePathStyle: true });
+    const config = resolveConfig({}, { BACKUP_REPO: 's3://bkt/p', AWS_ENDPOINT_URL: 'http://127.0.0.1:9000' });
+    expect(config.repository).toMatchObject({ kind: 's3', bucket: 'bkt', prefix: 'p', endpoint: 'http://127.0.0.1:9000', forcePathStyle: true });
   });
 
   it('keeps the passphrase and the database password out of JSON and inspection', () => {

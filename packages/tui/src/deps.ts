@@ -1,0 +1,45 @@
+import type { BackupMetadata, ProgressSink, RestorePlan, RestoreResult, VerificationCheck } from '@llm-analytics/core';
+
+/** What the user asked the restore wizard for: plain data, like the CLI's flags. */
+export interface RestoreRequest {
+  backupId: string;
+  pgdata: string;
+  port: number;
+  /** Rename the restored database to this (absent: keep the backup's name). */
+  targetDatabase?: string;
+  /** Point in time to recover to (ISO 8601); absent: the end of the backup. */
+  pitrTarget?: string;
+}
+
+/** The span of time a point-in-time restore can reach: from a backup's end to the last archived WAL. */
+export interface RestorableWindow {
+  from: string;
+  to: string;
+  /** Archived WAL segments, for the time line. */
+  walSegments?: number;
+}
+
+export interface VerifyReport {
+  valid: boolean;
+  checks: VerificationCheck[];
+}
+
+/**
+ * Everything the TUI needs from the outside world. The screens only call these, so they can be
+ * tested with fakes; `coreDeps` implements them with the core engines (the TUI talks to no
+ * storage, database or host directly). An optional member that is absent means "not available in
+ * this build" and the screen says so instead of failing.
+ */
+export interface TuiDeps {
+  /** Where the backups are, for the header ("/srv/backups", "s3://bucket/prefix"). */
+  repository: string;
+  /** The configured database (what `b` backs up). */
+  database: string;
+  loadCatalog(): Promise<BackupMetadata[]>;
+  planRestore(request: RestoreRequest): Promise<RestorePlan>;
+  restore(request: RestoreRequest, progress: ProgressSink, signal: AbortSignal): Promise<RestoreResult>;
+  backup(progress: ProgressSink, signal: AbortSignal): Promise<BackupMetadata>;
+  verify?(backupId: string, progress: ProgressSink, signal: AbortSignal, onCheck: (check: VerificationCheck) => void): Promise<VerifyReport>;
+  restorableWindow?(backup: BackupMetadata): Promise<RestorableWindow | null>;
+  now?(): Date;
+}
