@@ -1,4 +1,4 @@
-import { BACKUPS_PREFIX, compareIdsNewestFirst, isBackupId, parseMetadata, readAll, metadataKey, type BackupMetadata, type Storage } from '@llm-analytics/core';
+import { BACKUPS_PREFIX, compareIdsNewestFirst, isBackupId, parseBackupId, parseMetadata, readAll, metadataKey, type BackupMetadata, type Storage } from '@llm-analytics/core';
 
 /**
  * A read-through index of the catalog for the API. The repository stays the only source of truth
@@ -103,13 +103,14 @@ export class CatalogIndex {
 /** A damaged metadata object does not hide the others: it lists as Failed with its error. */
 function failedEntry(id: string, error: unknown): BackupMetadata {
   const message = error instanceof Error ? error.message : String(error);
+  const { database, time } = parseBackupId(id);
   return {
     formatVersion: 1,
     id,
-    database: id.replace(/^backup-/, '').replace(/-\d{8}T\d{6}Z-[0-9a-f]{6}$/, ''),
+    database,
     type: 'Full',
     status: 'Failed',
-    startTime: new Date(0).toISOString(),
+    startTime: time.toISOString(),
     location: '',
     compression: 'none',
     encrypted: false,

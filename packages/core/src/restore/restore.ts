@@ -1,4 +1,4 @@
-import { isRestorable, newestRestorableBackup, readMetadata } from '../catalog/catalog.js';
+import { isRestorable, readMetadata } from '../catalog/catalog.js';
 import type { PgConnection, ResolvedConfig } from '../config/resolve.js';
 import { BackupError, asBackupError } from '../errors.js';
 import type { Host } from '../host/host.js';
@@ -7,7 +7,10 @@ import { noProgress, type ProgressSink } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
 import type { BackupMetadata } from '../types/metadata.js';
 import { extractBackup } from './extract.js';
+import { recoveryConfText, describeTarget, type PitrTarget } from './recovery.js';
+import { choosePitrBackup, waitForPromotion } from './pitr.js';
 import { serverRunning, startServer } from './server.js';
+import type { RestorableWindow } from '../wal/restorableWindow.js';
 import { validateRestore, type RestoreValidation } from './validate.js';
 
 export interface RestoreOptions {
@@ -25,6 +28,17 @@ export interface RestoreOptions {
   skipValidation: boolean;
   /** Rename the backed-up database after recovery. */
   targetDatabase?: string;
+  /** Point-in-time recovery target; restoring an incremental implies its end LSN. */
+  target?: PitrTarget;
+  /** recovery_target_inclusive (default true). */
+  inclusive?: boolean;
+  /**
+   * argv of this tool's `wal-fetch` (without %f %p) for restore_command. Given, the restore
+   * recovers through the archived WAL (to the target, or to its end) and promotes.
+   */
+  walFetchCommand?: readonly string[];
+  /** Seconds to wait for recovery to reach its target and promote (default 3600). */
+  recoveryTimeoutSeconds?: number;
   signal?: AbortSignal;
 }
 
@@ -51,6 +65,11 @@ export interface RestorePlan {
   validate: boolean;
   targetDatabase?: string;
   sizeBytes: number;
+  /** The full backup whose data is extracted (differs from backupId for an incremental). */
+  baseBackupId: string;
+  /** What recovery replays to: a target, "end of archived WAL", or "backup end (no WAL archive)". */
+  recoverTo: string;
+  window?: RestorableWindow;
 }
 
 export interface RestoreResult {
@@ -64,15 +83,19 @@ export interface RestoreResult {
   databaseSizeBytes?: number;
   movedAsideTo?: string;
   validation?: RestoreValidation;
+  baseBackupId?: string;
+  recoverTo?: string;
   messages: string[];
 }
 
-export async function planRestore(options: RestoreOptions, deps: RestoreDeps): Promise<{ plan: RestorePlan; metadata: BackupMetadata }> {
-  const { config, storage, host } = { ...options, ...deps };
-  const metadata = options.backupId ? await readMetadata(storage, options.backupId) : await newestRestorableBackup(storage, config.database);
-  if (!isRestorable(metadata)) {
-    throw new BackupError('INVALID_ARGUMENT', `Backup ${metadata.id} is ${metadata.status}, not restorable.`, 'Pick a Completed or Verified backup from list-backups.');
-  }
+export async function planRestore(
+  options: RestoreOptions,
+  deps: RestoreDeps,
+): Promise<{ plan: RestorePlan; metadata: BackupMetadata; base: BackupMetadata; target?: PitrTarget }> {
+  const { storage, host } = deps;
+  const now = (deps.now ?? (() => new Date()))();
+  const pitr = await choosePitrBackup(options, storage, now);
+  const { chosen: metadata, base, target } = pitr;
   const targetState = await directoryState(host, options.pgdata);
   if (targetState === 'not-empty' && !options.force) {
     throw new BackupError('TARGET_NOT_EMPTY', `The target directory ${options.pgdata} is not empty.`, 'Choose an empty or new directory, or pass --force to move its contents aside (they are kept, not deleted).');
@@ -80,9 +103,10 @@ export async function planRestore(options: RestoreOptions, deps: RestoreDeps): P
   if (targetState === 'not-empty' && (await serverRunning(host, options.pgdata))) {
     throw new BackupError('TARGET_IN_USE', `A PostgreSQL server is running on ${options.pgdata}.`, `Stop it first (pg_ctl -D ${options.pgdata} stop), then restore.`);
   }
-  const now = (deps.now ?? (() => new Date()))();
   return {
     metadata,
+    base,
+    target,
     plan: {
       backupId: metadata.id,
       database: metadata.database,
@@ -97,7 +121,10 @@ export async function planRestore(options: RestoreOptions, deps: RestoreDeps): P
       start: options.start,
       validate: options.start && !options.skipValidation,
       targetDatabase: options.targetDatabase,
-      sizeBytes: metadata.sizeBytes,
+      sizeBytes: base.sizeBytes,
+      baseBackupId: base.id,
+      recoverTo: target ? describeTarget(target) : options.walFetchCommand ? 'the end of the archived WAL' : 'the backup end (no WAL archive)',
+      window: pitr.window,
     },
   };
 }
@@ -117,9 +144,10 @@ export async function restore(options: RestoreOptions, deps: RestoreDeps): Promi
     messages.push(message);
     progress({ phase: 'restore', message });
   };
-  const { plan, metadata } = await planRestore(options, deps);
+  const { plan, metadata, base, target } = await planRestore(options, deps);
   say(`Starting restore of backup: ${metadata.id}`);
-  say(`Backup size: ${metadata.sizeBytes} bytes`);
+  if (base.id !== metadata.id) say(`${metadata.type} backup: restoring its full backup ${base.id} and replaying WAL to ${plan.recoverTo}`);
+  say(`Backup size: ${base.sizeBytes} bytes`);
 
   if (plan.movedAsideTo) {
     await moveAside(host, plan.pgdata, plan.movedAsideTo);
@@ -127,10 +155,16 @@ export async function restore(options: RestoreOptions, deps: RestoreDeps): Promi
   }
   await makePrivateDirectory(host, plan.pgdata);
   try {
-    const extracted = await extractBackup(metadata, plan.pgdata, { storage, host, progress, passphrase: config.passphrase?.reveal(), signal });
+    const extracted = await extractBackup(base, plan.pgdata, { storage, host, progress, passphrase: config.passphrase?.reveal(), signal });
     say(`Backup downloaded from ${storage.location} and extracted: ${extracted.files} files`);
     // The restored server listens on its own port; the rest of the source's configuration stays.
     await appendToFile(host, `${plan.pgdata}/postgresql.auto.conf`, `\n# added by llm-analytics restore of ${metadata.id}\nport = ${plan.port}\n`);
+    if (options.walFetchCommand) {
+      const settings = recoveryConfText({ walFetchCommand: options.walFetchCommand, target, inclusive: options.inclusive ?? true });
+      await appendToFile(host, `${plan.pgdata}/postgresql.auto.conf`, settings);
+      await appendToFile(host, `${plan.pgdata}/recovery.signal`, '');
+      say(`Recovery configured: replay archived WAL to ${plan.recoverTo}, then promote`);
+    }
   } catch (caught) {
     const error = signal?.aborted ? new BackupError('CANCELLED', 'The restore was cancelled.') : asBackupError(caught);
     // Nothing half-restored may look like a data directory: the target was empty or new.
@@ -143,8 +177,10 @@ export async function restore(options: RestoreOptions, deps: RestoreDeps): Promi
     backupId: metadata.id,
     pgdata: plan.pgdata,
     durationSeconds: 0,
-    restoredSizeBytes: metadata.sizeBytes,
+    restoredSizeBytes: base.sizeBytes,
     movedAsideTo: plan.movedAsideTo,
+    baseBackupId: base.id,
+    recoverTo: plan.recoverTo,
     messages,
   };
   if (plan.start) {
@@ -153,12 +189,19 @@ export async function restore(options: RestoreOptions, deps: RestoreDeps): Promi
     result.port = plan.port;
     say(`PostgreSQL started on port ${plan.port}; recovery reached consistency`);
     const connection: PgConnection = { ...config.connection, host: '127.0.0.1', port: plan.port };
+    if (options.walFetchCommand) {
+      await waitForPromotion(host, connection, plan.pgdata, { timeoutSeconds: options.recoveryTimeoutSeconds ?? 3600, binDir: config.pgBinDir, signal });
+      say(`Recovery reached ${plan.recoverTo} and the server was promoted`);
+    }
     if (plan.targetDatabase) {
       await renameDatabase(host, connection, metadata.database, plan.targetDatabase, config.pgBinDir);
       say(`Database ${metadata.database} renamed to ${plan.targetDatabase}`);
     }
     if (plan.validate) {
-      const validation = await validateRestore(host, connection, metadata, plan.targetDatabase ?? metadata.database, config.pgBinDir);
+      // Tables may be created or dropped in the replayed WAL: the backup's count holds only without it.
+      const replayed = target !== undefined || (plan.window?.toLsn !== undefined && plan.window.toLsn !== base.endLsn);
+      const expected = replayed ? { ...base, tableCount: undefined } : base;
+      const validation = await validateRestore(host, connection, expected, plan.targetDatabase ?? metadata.database, config.pgBinDir);
       result.validation = validation;
       result.tablesRestored = validation.tableCount;
       result.databaseSizeBytes = validation.databaseSizeBytes;

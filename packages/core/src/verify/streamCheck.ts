@@ -1,0 +1,115 @@
+import { createHash, type Hash } from 'node:crypto';
+import { once } from 'node:events';
+import { Writable } from 'node:stream';
+import { BackupError, asBackupError } from '../errors.js';
+import { createFrameReader } from '../pipeline/index.js';
+import type { ProgressSink } from '../progress.js';
+import type { Storage } from '../storage/storage.js';
+import { TarWalker, type TarEntry } from '../tar/tarWalker.js';
+import type { BackupMetadata, StoredObject } from '../types/metadata.js';
+import type { FileDigest } from './manifestCheck.js';
+
+/** What one pass over the stored object found. */
+export interface StreamFindings {
+  storedBytes: number;
+  /** SHA-256 (hex) of every stored byte read. */
+  sha256: string;
+  /** Undefined when the object was not decoded (no key for an encrypted backup). */
+  decode?: {
+    rawBytes: number;
+    /** The first error of decryption/decompression, if any. */
+    error?: BackupError;
+    /** The first error of the tar structure (after decoding succeeded up to there), if any. */
+    tarError?: BackupError;
+    files: Map<string, FileDigest>;
+    manifest?: Buffer;
+    /** Names of the files in pg_wal/ (pg_basebackup -X fetch puts the WAL the backup needs there). */
+    walFiles: string[];
+  };
+  seconds: number;
+}
+
+/**
+ * Reads the stored object once: every byte is hashed as stored (the recorded SHA-256), and — when
+ * it can be decoded — goes on through the frame reader (authentication of every encrypted chunk,
+ * decompression with the codec's own checksums) into the tar walker, which hashes every file body
+ * for the comparison with backup_manifest. A decoding failure does not stop the read: the rest of
+ * the object is still hashed, so the checksum row always has an answer. Memory: one frame.
+ */
+export async function readBackupObject(
+  metadata: BackupMetadata,
+  object: StoredObject,
+  deps: { storage: Storage; passphrase?: string; signal?: AbortSignal; progress?: ProgressSink },
+): Promise<StreamFindings> {
+  const started = Date.now();
+  const source = await deps.storage.get(object.key, { signal: deps.signal });
+  const storedHash = createHash('sha256');
+  let storedBytes = 0;
+  const canDecode = !metadata.encrypted || Boolean(deps.passphrase);
+  const decoder = canDecode ? startDecoder(metadata, deps) : undefined;
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    storedHash.update(chunk);
+    storedBytes += chunk.length;
+    if (decoder) await decoder.write(chunk);
+    deps.progress?.({ phase: 'verify', bytes: storedBytes, totalBytes: object.storedSize });
+  }
+  if (deps.signal?.aborted) throw new BackupError('CANCELLED', 'The verification was cancelled.');
+  return { storedBytes, sha256: storedHash.digest('hex'), decode: decoder ? await decoder.end() : undefined, seconds: (Date.now() - started) / 1000 };
+}
+
+function startDecoder(metadata: BackupMetadata, deps: { passphrase?: string; signal?: AbortSignal }) {
+  const reader = createFrameReader({
+    compression: metadata.compression,
+    passphrase: metadata.encrypted ? deps.passphrase : undefined,
+    encrypted: metadata.encrypted,
+    signal: deps.signal,
+  });
+  const files = new Map<string, FileDigest>();
+  const walFiles: string[] = [];
+  let fileHash: Hash | undefined;
+  const walker = new TarWalker({
+    capture: ['backup_manifest'],
+    onEntry: (entry: TarEntry) => {
+      if (entry.type === 'file' && entry.path.startsWith('pg_wal/')) walFiles.push(entry.path.slice('pg_wal/'.length));
+    },
+    onFileData: (_entry, bytes) => {
+      fileHash ??= createHash('sha256');
+      fileHash.update(bytes);
+    },
+    onFileEnd: (entry) => {
+      files.set(entry.path, { size: entry.size, sha256: (fileHash ?? createHash('sha256')).digest('hex') });
+      fileHash = undefined;
+    },
+  });
+  const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  // The first stage to fail is where the damage is: decoding, or the tar inside.
+  let first: { stage: 'decode' | 'tar'; error: BackupError } | undefined;
+  reader.on('error', (error) => (first ??= { stage: 'decode', error: asBackupError(error) }));
+  walker.on('error', (error) => (first ??= { stage: 'tar', error: asBackupError(error) }));
+  reader.pipe(walker).pipe(discard);
+  const finished = new Promise<void>((resolve) => {
+    discard.on('finish', () => resolve());
+    reader.on('error', () => resolve());
+    walker.on('error', () => resolve());
+  });
+  const failed = () => first !== undefined || reader.destroyed;
+  return {
+    async write(chunk: Buffer): Promise<void> {
+      if (failed()) return;
+      if (!reader.write(chunk)) await Promise.race([once(reader, 'drain').catch(() => undefined), finished]);
+    },
+    async end() {
+      if (!failed()) reader.end();
+      await finished;
+      const rawBytes = first ? 0 : reader.summary().rawBytes;
+      return {
+        rawBytes,
+        error: first?.stage === 'decode' ? first.error : undefined,
+        tarError: first?.stage === 'tar' ? first.error : undefined,
+        files,
+        manifest: walker.captured.get('backup_manifest'),
+        walFiles,
+      };
+    },
+  };
+}
