@@ -33,6 +33,28 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // The terminal UI: screens with ink-testing-library, and one run in a real terminal (tmux).
+        test: {
+          name: 'tui',
+          root: 'packages/tui',
+          include: ['test/**/*.test.{ts,tsx}'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'api',
+          root: 'packages/api',
+          include: ['test/**/*.test.ts'],
+          globalSetup: [`../../${s3GlobalSetup}`],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -184,6 +184,25 @@ export class JobRegistry {
     }
   }
 
+  private openStreams = 0;
+  private streamsDrained: (() => void)[] = [];
+
+  /** Event streams being written (SSE): shutdown lets them send their last event. */
+  trackStream<T>(stream: Promise<T>): Promise<T> {
+    this.openStreams++;
+    return stream.finally(() => {
+      this.openStreams--;
+      if (this.openStreams === 0) for (const resolve of this.streamsDrained.splice(0)) resolve();
+    });
+  }
+
+  async waitForStreams(timeoutMs: number): Promise<void> {
+    if (this.openStreams === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise<void>((resolve) => this.streamsDrained.push(resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
   cancelAll(): void {
     for (const job of this.activeJobs()) this.cancel(job.id);
   }

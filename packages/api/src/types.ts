@@ -20,6 +20,8 @@ export interface Engines {
   restore(options: RestoreOptions, deps: RestoreDeps): Promise<RestoreResult>;
   /** Absent when core has no verify engine yet: the route answers 501. */
   verify?: (options: { config: ResolvedConfig; backupId: string; testRestore: boolean; signal?: AbortSignal }, deps: { storage: Storage; host: Host; progress?: (event: import('@llm-analytics/core').ProgressEvent) => void }) => Promise<unknown>;
+  /** Whether restore() understands a PITR target ({time}). */
+  restoreSupportsPitr?: boolean;
   /** Absent when core has no WAL archive status yet: the route answers 501. */
   walStatus?: (options: { config: ResolvedConfig }, deps: { storage: Storage; host: Host }) => Promise<unknown>;
 }

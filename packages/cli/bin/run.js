@@ -3,5 +3,12 @@
 // Node 22 is noise on an operator's stderr and in scripts that expect a clean one.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const { execute } = await import('@oclif/core');
-await execute({ dir: import.meta.url });
+// PostgreSQL runs wal-push / wal-fetch once per WAL segment: skip oclif and load only what they use.
+const [topic, command, ...rest] = process.argv.slice(2);
+if (topic === 'database' && (command === 'wal-push' || command === 'wal-fetch') && !rest.some((a) => a === '--help' || a === '-h')) {
+  const { runWalPush, runWalFetch } = await import('../dist/walFastPath.js');
+  process.exitCode = await (command === 'wal-push' ? runWalPush(rest) : runWalFetch(rest));
+} else {
+  const { execute } = await import('@oclif/core');
+  await execute({ dir: import.meta.url });
+}

@@ -33,10 +33,11 @@ export const ERROR_CODES = {
   CHECKSUM_MISMATCH: { exit: 9, http: 422 },
   METADATA_INVALID: { exit: 9, http: 422 },
   /** verify-backup ran every check it could and at least one failed: the backup is not usable. */
-  BACKUP_INVALID: { exit: 12, http: 422 },
+  BACKUP_INVALID: { exit: 13, http: 422 },
   RESTORE_VALIDATION_FAILED: { exit: 10, http: 500 },
   RECOVERY_FAILED: { exit: 10, http: 500 },
   PITR_OUT_OF_RANGE: { exit: 11, http: 422 },
+  WAL_ARCHIVE_INCOMPLETE: { exit: 12, http: 409 },
   CANCELLED: { exit: 130, http: 499 },
   // HTTP API only (the CLI never raises them).
   UNAUTHORIZED: { exit: 2, http: 401 },

@@ -1,4 +1,5 @@
-import { Box, useApp, useInput, useStdout } from 'ink';
+import { Box, useApp, useStdout } from 'ink';
+import { useKeyDispatch, useKeys } from './components/useKeys.js';
 import { Component, useCallback, useEffect, useState, type ReactNode } from 'react';
 import type { BackupMetadata } from '@llm-analytics/core';
 import type { SortKey } from './catalogModel.js';
@@ -24,6 +25,7 @@ type Catalog = { state: 'loading' } | { state: 'loaded'; backups: BackupMetadata
 
 export function App({ deps, noColor = false, size: fixedSize }: AppProps) {
   const { exit } = useApp();
+  const { KeyTarget, target } = useKeyDispatch();
   const terminalSize = useTerminalSize();
   const size = fixedSize ?? terminalSize;
   const [stack, setStack] = useState<Route[]>([{ name: 'catalog' }]);
@@ -59,11 +61,13 @@ export function App({ deps, noColor = false, size: fixedSize }: AppProps) {
 
   return (
     <ThemeContext.Provider value={themeFor(noColor)}>
-      <Box flexDirection="column" width={size.columns}>
-        <CrashBoundary key={stack.length} nav={nav}>
-          {screen}
-        </CrashBoundary>
-      </Box>
+      <KeyTarget.Provider value={target}>
+        <Box flexDirection="column" width={size.columns}>
+          <CrashBoundary key={stack.length} nav={nav}>
+            {screen}
+          </CrashBoundary>
+        </Box>
+      </KeyTarget.Provider>
     </ThemeContext.Provider>
   );
 }
@@ -95,7 +99,7 @@ class CrashBoundary extends Component<{ children: ReactNode; nav: Nav }, { error
 }
 
 function CrashedScreen({ error, nav }: { error: unknown; nav: Nav }) {
-  useInput((input, key) => {
+  useKeys((input, key) => {
     if (key.escape) nav.back();
     if (input === 'q' || (key.ctrl && input === 'c')) nav.quit();
   });

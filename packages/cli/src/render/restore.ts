@@ -12,6 +12,8 @@ export function renderRestore(result: RestoreResult): string {
     ['Data Directory', result.pgdata],
     ['Port', result.port === undefined ? 'not started' : String(result.port)],
   ];
+  if (result.recoverTo) rows.push(['Recovered To', result.recoverTo]);
+  if (result.baseBackupId && result.baseBackupId !== result.backupId) rows.push(['Full Backup Restored', result.baseBackupId]);
   if (result.movedAsideTo) rows.push(['Previous Contents', result.movedAsideTo]);
   return [
     '=== Database Restore ===',
@@ -35,7 +37,10 @@ export function renderRestorePlan(plan: RestorePlan): string {
     ['Port', String(plan.port)],
     ['Start Server', String(plan.start)],
     ['Validate', String(plan.validate)],
+    ['Recover To', plan.recoverTo],
   ];
+  if (plan.baseBackupId !== plan.backupId) rows.push(['Full Backup Restored', plan.baseBackupId]);
+  if (plan.window) rows.push(['Restorable Window', `${plan.window.fromTime} (LSN ${plan.window.fromLsn}) to ${plan.window.toTime ?? '-'} (LSN ${plan.window.toLsn ?? '-'})`]);
   if (plan.movedAsideTo) rows.push(['Move Aside To', plan.movedAsideTo]);
   if (plan.targetDatabase) rows.push(['Rename Database To', plan.targetDatabase]);
   return ['=== Database Restore (dry run) ===', 'Nothing was changed. The restore would be:', renderProperties(rows)].join('\n');

@@ -11,6 +11,7 @@ import { createFrameWriter } from '../pipeline/index.js';
 import { baseBackupArgv, baseBackupEnv } from '../postgres/basebackup.js';
 import { describeBackupStream, type BackupStreamFacts } from './backupStream.js';
 import { readSourceFacts, type SourceFacts } from './sourceFacts.js';
+import { restorePointBackup } from './restorePoint.js';
 import type { ProgressSink } from '../progress.js';
 import { noProgress } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
@@ -53,7 +54,6 @@ export interface BackupPlan {
 
 export function planBackup(options: BackupOptions, deps: Pick<BackupDeps, 'storage' | 'host' | 'now'>): BackupPlan {
   const { config } = options;
-  assertSupportedType(options.type);
   const encrypted = assertEncryptionKey(config);
   const id = newBackupId(config.database, (deps.now ?? (() => new Date()))());
   return {
@@ -61,7 +61,8 @@ export function planBackup(options: BackupOptions, deps: Pick<BackupDeps, 'stora
     type: options.type,
     source: deps.host.description,
     repository: deps.storage.location,
-    objects: [baseDataKey(id, config.compression, encrypted), metadataKey(id)],
+    // Incremental and differential backups are restore points over archived WAL: metadata only.
+    objects: options.type === 'Full' ? [baseDataKey(id, config.compression, encrypted), metadataKey(id)] : [metadataKey(id)],
     compression: config.compression,
     encrypted,
     retentionDays: config.retentionDays,
@@ -81,6 +82,7 @@ export async function backup(options: BackupOptions, deps: BackupDeps): Promise<
   const progress = deps.progress ?? noProgress;
   const now = deps.now ?? (() => new Date());
   const plan = planBackup(options, deps);
+  if (options.type !== 'Full') return restorePointBackup(options, deps);
   const messages: string[] = [];
   const say = (message: string) => {
     messages.push(message);
@@ -213,16 +215,6 @@ async function markFailed(storage: Storage, metadata: BackupMetadata, dataKey: s
   const failed: BackupMetadata = { ...metadata, status: 'Failed', endTime: at.toISOString(), error: { code: error.code, message: error.message } };
   await storage.delete([dataKey]).catch(() => {});
   await writeMetadata(storage, failed).catch(() => {});
-}
-
-function assertSupportedType(type: BackupType): void {
-  if (type !== 'Full') {
-    throw new BackupError(
-      'INVALID_ARGUMENT',
-      `${type} backups are restore points over archived WAL, and WAL archiving is not available in this version.`,
-      'Take a full backup (-t full).',
-    );
-  }
 }
 
 /** Encryption is on by default; without a key that is an error, never a silent plaintext backup. */

@@ -56,12 +56,12 @@ function psqlFailure(argv: readonly string[], exitCode: number, stderr: string, 
   if (exitCode === 2 || /^psql: error: /m.test(stderr)) {
     const missing = /database "((?:[^"]|"")*)" does not exist/.exec(detail);
     if (missing) {
-      return new BackupError('DATABASE_UNREACHABLE', `Database "${missing[1]}" does not exist on ${where}.`, 'Check the database name (-d/--database); list the server\'s databases with list-databases or psql -l.');
+      return new BackupError('DATABASE_UNREACHABLE', `Database "${missing[1]}" does not exist on ${where}.`, 'Check the database name (-d/--database); psql -l lists the server\'s databases.');
     }
     if (/password authentication failed|no password supplied|authentication failed|no pg_hba\.conf entry|role "[^"]*" does not exist/.test(detail)) {
-      return new BackupError('DATABASE_UNREACHABLE', `PostgreSQL on ${where} refused the login: ${firstLine(detail)}`, `Check the user (PGUSER or --user) and its password (${passwordState}), and pg_hba.conf on the server.`);
+      return new BackupError('DATABASE_UNREACHABLE', `PostgreSQL on ${where} refused the login: ${firstLine(detail)}`, `Check the user (PGUSER or --pg-user) and its password (${passwordState}), and pg_hba.conf on the server.`);
     }
-    return new BackupError('DATABASE_UNREACHABLE', `Cannot connect to PostgreSQL on ${where}: ${firstLine(detail)}`, 'Check that PostgreSQL is running and that PGHOST/PGPORT (or --host/--port) point at it; PGUSER (or --user) names the user to connect as.');
+    return new BackupError('DATABASE_UNREACHABLE', `Cannot connect to PostgreSQL on ${where}: ${firstLine(detail)}`, 'Check that PostgreSQL is running and that PGHOST/PGPORT (or --pg-host/--pg-port) point at it; PGUSER (or --pg-user) names the user to connect as.');
   }
   if (exitCode === 3) {
     const error = detail.split('\n').filter((line) => /(ERROR|DETAIL|HINT|FATAL):/.test(line)).map((line) => line.replace(/^psql:<stdin>:\d+: /, '')).join(' ');

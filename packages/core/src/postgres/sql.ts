@@ -22,6 +22,25 @@ export interface ServerInfo {
   inRecovery: boolean;
 }
 
+// Select lists shared by the single-purpose queries below and by backupSourceFacts, which asks
+// them all in one psql run (each psql start costs ~100 ms on the host).
+const TIMESCALEDB_VERSION_COLUMN = `(select extversion from pg_extension where extname = 'timescaledb') as "timescaledbVersion"`;
+// pg_settings hides superuser-only settings instead of failing like current_setting() does.
+const SERVER_INFO_COLUMNS = `current_setting('server_version_num')::int as "versionNum",
+            split_part(current_setting('server_version'), ' ', 1) as "version",
+            (select system_identifier::text from pg_control_system()) as "systemIdentifier",
+            ${TIMESCALEDB_VERSION_COLUMN},
+            (select setting from pg_settings where name = 'data_directory') as "dataDirectory",
+            (select setting::bigint from pg_settings where name = 'wal_segment_size') as "walSegmentSize",
+            pg_is_in_recovery() as "inRecovery"`;
+const DATABASE_STATS_COLUMNS = `(select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${USER_TABLE_CONDITION}) as "tableCount",
+            pg_database_size(current_database()) as "databaseSizeBytes"`;
+// Users' hypertables are the rows of the information view; _timescaledb_catalog.hypertable
+// also holds continuous-aggregate and compression internals.
+const TIMESCALE_COUNT_COLUMNS = `(select count(*) from timescaledb_information.hypertables) as "hypertableCount",
+            (select count(*) from timescaledb_information.chunks) as "chunkCount"`;
+const CLUSTER_SIZE_COLUMN = `(select coalesce(sum(pg_database_size(oid)), 0)::bigint from pg_database where has_database_privilege(oid, 'CONNECT'))`;
+
 /** The facts a backup records about its source server. Asks `database` (default postgres). */
 export async function serverInfo(host: Host, connection: PgConnection, options: SqlOptions & { database?: string } = {}): Promise<ServerInfo> {
   const database = options.database ?? 'postgres';
@@ -30,13 +49,7 @@ export async function serverInfo(host: Host, connection: PgConnection, options: 
     host,
     connection,
     database,
-    `select current_setting('server_version_num')::int as "versionNum",
-            split_part(current_setting('server_version'), ' ', 1) as "version",
-            (select system_identifier::text from pg_control_system()) as "systemIdentifier",
-            (select extversion from pg_extension where extname = 'timescaledb') as "timescaledbVersion",
-            (select setting from pg_settings where name = 'data_directory') as "dataDirectory",
-            (select setting::bigint from pg_settings where name = 'wal_segment_size') as "walSegmentSize",
-            pg_is_in_recovery() as "inRecovery"`,
+    `select ${SERVER_INFO_COLUMNS}`,
     options,
   );
 }
@@ -57,22 +70,11 @@ export async function databaseStats(host: Host, connection: PgConnection, databa
     host,
     connection,
     database,
-    `select (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${USER_TABLE_CONDITION}) as "tableCount",
-            pg_database_size(current_database()) as "databaseSizeBytes",
-            (select extversion from pg_extension where extname = 'timescaledb') as "timescaledbVersion"`,
+    `select ${DATABASE_STATS_COLUMNS}, ${TIMESCALEDB_VERSION_COLUMN}`,
     options,
   );
   if (base.timescaledbVersion === null) return { ...base, hypertableCount: null, chunkCount: null };
-  // Users' hypertables are the rows of the information view; _timescaledb_catalog.hypertable
-  // also holds continuous-aggregate and compression internals.
-  const timescale = await queryRow<{ hypertableCount: number; chunkCount: number }>(
-    host,
-    connection,
-    database,
-    `select (select count(*) from timescaledb_information.hypertables) as "hypertableCount",
-            (select count(*) from timescaledb_information.chunks) as "chunkCount"`,
-    options,
-  );
+  const timescale = await queryRow<{ hypertableCount: number; chunkCount: number }>(host, connection, database, `select ${TIMESCALE_COUNT_COLUMNS}`, options);
   return { ...base, ...timescale };
 }
 
@@ -94,7 +96,7 @@ export async function clusterSizeBytes(host: Host, connection: PgConnection, opt
     host,
     connection,
     'postgres',
-    `select coalesce(sum(pg_database_size(oid)), 0)::bigint as bytes from pg_database where has_database_privilege(oid, 'CONNECT')`,
+    `select ${CLUSTER_SIZE_COLUMN} as bytes`,
     options,
   );
   return row.bytes;
@@ -197,4 +199,28 @@ function tableKey(name: TableName): string {
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export interface BackupSourceFacts {
+  server: ServerInfo;
+  stats: DatabaseStats;
+  /** What pg_basebackup will roughly stream: the sum of the database sizes. */
+  clusterSizeBytes: number;
+}
+
+/** Everything a backup records about its source, in one psql run against the database. */
+export async function backupSourceFacts(host: Host, connection: PgConnection, database: string, options: SqlOptions = {}): Promise<BackupSourceFacts> {
+  const row = await queryRow<ServerInfo & { tableCount: number; databaseSizeBytes: number; clusterSizeBytes: number }>(
+    host,
+    connection,
+    database,
+    `select ${SERVER_INFO_COLUMNS}, ${DATABASE_STATS_COLUMNS}, ${CLUSTER_SIZE_COLUMN} as "clusterSizeBytes"`,
+    options,
+  );
+  const { tableCount, databaseSizeBytes, clusterSizeBytes, ...server } = row;
+  const timescale =
+    server.timescaledbVersion === null
+      ? { hypertableCount: null, chunkCount: null }
+      : await queryRow<{ hypertableCount: number; chunkCount: number }>(host, connection, database, `select ${TIMESCALE_COUNT_COLUMNS}`, options);
+  return { server, stats: { tableCount, databaseSizeBytes, timescaledbVersion: server.timescaledbVersion, ...timescale }, clusterSizeBytes };
 }

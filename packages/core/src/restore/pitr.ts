@@ -8,7 +8,7 @@ import { queryRow } from '../postgres/psql.js';
 import type { Storage } from '../storage/storage.js';
 import type { BackupMetadata } from '../types/metadata.js';
 import { listArchivedWal, walChainFrom } from '../wal/walChain.js';
-import { assertTargetInWindow, restorableWindow, type RestorableWindow } from '../wal/restorableWindow.js';
+import { assertTargetInWindow, pitrWindow, type PitrWindow } from '../wal/pitrWindow.js';
 import { describeTarget, type PitrTarget } from './recovery.js';
 import { serverRunning } from './server.js';
 
@@ -18,7 +18,7 @@ export interface PitrChoice {
   /** The full backup whose data is restored: `chosen` itself, or the full under an incremental. */
   base: BackupMetadata;
   target?: PitrTarget;
-  window?: RestorableWindow;
+  window?: PitrWindow;
 }
 
 /**
@@ -40,14 +40,17 @@ export async function choosePitrBackup(
     throw new BackupError('INVALID_ARGUMENT', `Backup ${chosen.id} is ${chosen.status}, not restorable.`, 'Pick a Completed or Verified backup from list-backups.');
   }
   const base = await fullBackupUnder(storage, chosen);
-  const target = options.target ?? (base.id !== chosen.id && chosen.endLsn ? ({ kind: 'lsn', lsn: chosen.endLsn } as const) : undefined);
+  // An incremental is a named restore point (pg_create_restore_point(<its id>)) in the WAL.
+  const restorePoint = base.id !== chosen.id ? chosen : undefined;
+  const target = options.target ?? (restorePoint ? ({ kind: 'name', name: restorePoint.id } as const) : undefined);
   if (target && !options.walFetchCommand) {
     throw new BackupError('INVALID_ARGUMENT', `Recovering to ${describeTarget(target)} needs WAL from the archive, and no wal-fetch command was given.`, 'Restore with the CLI, which configures restore_command itself.');
   }
   if (!options.walFetchCommand || !base.systemIdentifier || !base.endWalSegment) return { chosen, base, target };
   const chain = walChainFrom(await listArchivedWal(storage, base.systemIdentifier), base.endWalSegment);
-  const window = restorableWindow(base, chain);
+  const window = pitrWindow(base, chain);
   if (target) assertTargetInWindow(target, window, now);
+  if (restorePoint?.endLsn) assertTargetInWindow({ kind: 'lsn', lsn: restorePoint.endLsn }, window, now);
   return { chosen, base, target, window };
 }
 

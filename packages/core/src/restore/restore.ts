@@ -10,7 +10,7 @@ import { extractBackup } from './extract.js';
 import { recoveryConfText, describeTarget, type PitrTarget } from './recovery.js';
 import { choosePitrBackup, waitForPromotion } from './pitr.js';
 import { serverRunning, startServer } from './server.js';
-import type { RestorableWindow } from '../wal/restorableWindow.js';
+import type { PitrWindow } from '../wal/pitrWindow.js';
 import { validateRestore, type RestoreValidation } from './validate.js';
 
 export interface RestoreOptions {
@@ -69,7 +69,7 @@ export interface RestorePlan {
   baseBackupId: string;
   /** What recovery replays to: a target, "end of archived WAL", or "backup end (no WAL archive)". */
   recoverTo: string;
-  window?: RestorableWindow;
+  window?: PitrWindow;
 }
 
 export interface RestoreResult {

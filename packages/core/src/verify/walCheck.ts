@@ -1,4 +1,4 @@
-import { listArchivedSegments, restorableWindow, segmentRange, type RestorableWindow } from '../catalog/walArchive.js';
+import { listArchivedSegments, restorableWindow, segmentRange, type ArchivedSegment, type RestorableWindow } from '../catalog/walArchive.js';
 import { walDir } from '../catalog/layout.js';
 import type { Storage } from '../storage/storage.js';
 import type { BackupMetadata, VerificationCheck } from '../types/metadata.js';
@@ -31,7 +31,7 @@ export async function assessWal(metadata: BackupMetadata, storage: Storage, walI
 /** The judgement itself, pure (unit-tested). */
 export function judgeWal(
   metadata: BackupMetadata,
-  archive: ReadonlyMap<string, { key: string; lastModified?: Date }>,
+  archive: ReadonlyMap<string, ArchivedSegment>,
   walInTar: readonly string[] | undefined,
   prefix: string,
 ): WalAssessment {
@@ -53,7 +53,7 @@ export function judgeWal(
     return { consistency, pitr: fail(CHECK.walPitr, `no point-in-time restore from this backup: the archive lacks ${prefix}${missing[0]}`) };
   }
   const consistency = pass(CHECK.walConsistency, `${needed.length} segments ${range} archived in ${prefix}`);
-  const window = restorableWindow(metadata, archive as ReadonlyMap<string, never>)!;
+  const window = restorableWindow(metadata, archive)!;
   const pitr = window.gapAt
     ? fail(CHECK.walPitr, `${prefix}${window.gapAt} is missing: the chain breaks after ${window.lastSegment}, before the newest archived ${window.newestArchived}`)
     : pass(CHECK.walPitr, `restorable from ${window.from} to ${window.to} (WAL through ${window.lastSegment}, LSN ${window.toLsn})`);

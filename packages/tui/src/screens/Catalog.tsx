@@ -1,4 +1,5 @@
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
+import { useKeys } from '../components/useKeys.js';
 import { useMemo, useState } from 'react';
 import { backupStats, type BackupMetadata } from '@llm-analytics/core';
 import { filterBackups, jumpTarget, nextSort, scrollOffset, sortBackups, sortLabel, verifiedLabel, type SortKey } from '../catalogModel.js';
@@ -39,7 +40,7 @@ export function CatalogScreen(props: { deps: TuiDeps; nav: Nav; size: Size; cata
   };
   const selected = shown[cursor];
 
-  useInput((input, key) => {
+  useKeys((input, key) => {
     if (key.ctrl && input === 'c') return nav.quit();
     if (mode.name === 'filter') {
       if (key.escape) {
@@ -130,9 +131,9 @@ export function CatalogScreen(props: { deps: TuiDeps; nav: Nav; size: Size; cata
             );
           })}
           {catalog.state === 'loaded' && shown.length === 0 ? <Text>{all.length ? 'No backup matches the filter.' : 'No backups yet: press b to take one.'}</Text> : null}
-          {Array.from({ length: Math.max(0, visibleRows - Math.max(1, shown.length - offset)) }, (_, index) => (
+          {Array.from({ length: padLines(visibleRows, shown.length - offset, catalog.state === 'loaded' && shown.length === 0) }, (_, index) => (
             <Text key={`pad-${index}`}> </Text>
-          )).slice(0, shown.length ? undefined : 0)}
+          ))}
         </>
       )}
       <KeyBar keys={KEYS} />
@@ -141,9 +142,13 @@ export function CatalogScreen(props: { deps: TuiDeps; nav: Nav; size: Size; cata
 }
 
 const EMPTY: BackupMetadata[] = [];
+
+/** Blank lines that keep the key bar on the last line whatever the number of rows. */
+function padLines(visibleRows: number, remainingRows: number, emptyMessage: boolean): number {
+  return Math.max(0, visibleRows - Math.min(visibleRows, Math.max(0, remainingRows)) - (emptyMessage ? 1 : 0));
+}
 const ID_SHORT = 23;
 const KEYS = [
-  ['↑↓/jk', 'move'],
   ['⏎', 'details'],
   ['/', 'filter'],
   ['s', 'sort'],

@@ -6,12 +6,14 @@ import { commandContext } from '../../context.js';
 import { configInput, connectionFlags, databaseFlag, encryptionKeyFlag, outputFlags, repositoryFlags } from '../../flags.js';
 import { renderRestore, renderRestorePlan } from '../../render/restore.js';
 import { runOperation } from '../../operation.js';
+import { pitrFlags, pitrOptions } from '../../pitrFlags.js';
 
 export default class Restore extends BaseCommand {
   static override summary = 'Restore a backup into a data directory and start it.';
   static override examples = [
     '<%= config.bin %> database restore --backup-id backup-llm_analytics-20261125T120000Z-1a2b3c --pgdata /srv/pg/restored --port 5433',
     '<%= config.bin %> database restore --pgdata /srv/pg/restored --force --json',
+    '<%= config.bin %> database restore --pitr-target 2026-11-24T10:33:12Z --pgdata /srv/pg/restored --force',
   ];
   static override flags = {
     'backup-id': Flags.string({ description: 'Backup to restore (default: the newest completed backup of -d)' }),
@@ -23,6 +25,7 @@ export default class Restore extends BaseCommand {
     force: Flags.boolean({ description: 'Do not ask; move a non-empty target directory aside (kept) instead of refusing' }),
     'skip-validation': Flags.boolean({ description: 'Do not validate the restored database' }),
     'dry-run': Flags.boolean({ description: 'Print the plan; change nothing' }),
+    ...pitrFlags,
     ...repositoryFlags,
     ...encryptionKeyFlag,
     ...connectionFlags,
@@ -43,6 +46,7 @@ export default class Restore extends BaseCommand {
       force: flags.force,
       skipValidation: flags['skip-validation'],
       targetDatabase: flags['target-database'],
+      ...pitrOptions(flags, config),
     };
     const { plan } = await planRestore(options, { storage, host });
     if (flags['dry-run']) {

@@ -72,9 +72,18 @@ export class KubeApi {
 
   /** TLS and auth of the kubeconfig as `ws` client options (CA, client certificate, bearer token). */
   async websocketOptions(): Promise<WebSocket.ClientOptions> {
-    const options: WebSocket.ClientOptions & { headers?: Record<string, string> } = {};
-    await this.kc.applyToHTTPSOptions(options);
-    return options;
+    const applied: WebSocket.ClientOptions & { agent?: { options?: Record<string, unknown> } } = {};
+    await this.kc.applyToHTTPSOptions(applied);
+    // client-node puts the TLS material on an https.Agent; ws makes its own TLS connection, so the
+    // material is handed over directly (the agent would be bypassed and the CA lost).
+    const tls = applied.agent?.options ?? {};
+    const pick = (name: string) => (applied as Record<string, unknown>)[name] ?? tls[name];
+    const options: Record<string, unknown> = { headers: applied.headers, auth: (applied as { auth?: string }).auth };
+    for (const name of ['ca', 'cert', 'key', 'pfx', 'passphrase', 'servername', 'rejectUnauthorized']) {
+      if (pick(name) !== undefined) options[name] = pick(name);
+    }
+    if (this.kc.getCurrentCluster()?.skipTLSVerify) options.rejectUnauthorized = false;
+    return options as WebSocket.ClientOptions;
   }
 
   /** The exec endpoint's URL for a command. */

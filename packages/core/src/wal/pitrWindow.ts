@@ -6,7 +6,7 @@ import type { BackupMetadata } from '../types/metadata.js';
 import type { WalChain } from './walChain.js';
 
 /** From the backup's end to the end of the archived WAL chain that follows it. */
-export interface RestorableWindow {
+export interface PitrWindow {
   backupId: string;
   fromLsn: string;
   fromTime: string;
@@ -16,7 +16,7 @@ export interface RestorableWindow {
   firstMissing?: string;
 }
 
-export function restorableWindow(backup: BackupMetadata, chain: WalChain): RestorableWindow {
+export function pitrWindow(backup: BackupMetadata, chain: WalChain): PitrWindow {
   return {
     backupId: backup.id,
     fromLsn: backup.endLsn ?? '0/0',
@@ -27,7 +27,7 @@ export function restorableWindow(backup: BackupMetadata, chain: WalChain): Resto
   };
 }
 
-export function describeWindow(window: RestorableWindow): string {
+export function describeWindow(window: PitrWindow): string {
   const to = window.toLsn ? `LSN ${window.toLsn}${window.toTime ? ` (archived ${window.toTime})` : ''}` : 'the backup end (no WAL archived after it)';
   const gap = window.firstMissing ? `; WAL segment ${window.firstMissing} is missing from the archive` : '';
   return `backup ${window.backupId} can be recovered from LSN ${window.fromLsn} (${window.fromTime}) to ${to}${gap}`;
@@ -39,7 +39,7 @@ export function describeWindow(window: RestorableWindow): string {
  * restore point names cannot be placed without reading WAL: PostgreSQL checks those, and a
  * target it does not reach fails the start with its log.
  */
-export function assertTargetInWindow(target: PitrTarget, window: RestorableWindow, now: Date): void {
+export function assertTargetInWindow(target: PitrTarget, window: PitrWindow, now: Date): void {
   const refuse = (why: string) => {
     throw new BackupError('PITR_OUT_OF_RANGE', `Cannot recover to ${describeTarget(target)}: ${why}. Restorable: ${describeWindow(window)}.`, 'Pick a target inside the restorable window, or another --backup-id.');
   };

@@ -1,0 +1,25 @@
+import { coreDeps, runTui } from '@llm-analytics/tui';
+import { BaseCommand } from '../baseCommand.js';
+import { commandContext } from '../context.js';
+import { configInput, connectionFlags, databaseFlag, encryptionKeyFlag, repositoryFlags } from '../flags.js';
+import { pitrOptions } from '../pitrFlags.js';
+
+export default class Tui extends BaseCommand {
+  static override summary = 'Browse, verify, back up and restore interactively (terminal UI).';
+  static override description = 'Needs an interactive terminal. Keys: j/k or arrows move, / filter, s sort, Enter details, r restore, b backup, ? help, q quit.';
+  static override examples = ['<%= config.bin %> tui --repo /srv/backups', 'BACKUP_REPO=s3://bucket/prefix <%= config.bin %> tui -d llm_analytics'];
+  static override flags = {
+    ...databaseFlag,
+    ...repositoryFlags,
+    ...encryptionKeyFlag,
+    ...connectionFlags,
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Tui);
+    const context = commandContext(configInput(flags));
+    // A point-in-time restore replays WAL through this CLI's wal-fetch, as `database restore` does.
+    const { walFetchCommand } = pitrOptions({ 'encryption-key-file': flags['encryption-key-file'] }, context.config);
+    await runTui(coreDeps({ ...context, walFetchCommand }));
+  }
+}

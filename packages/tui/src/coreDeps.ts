@@ -1,0 +1,73 @@
+import {
+  backup,
+  BackupError,
+  listArchivedSegments,
+  listBackups,
+  planRestore,
+  restorableWindow,
+  restore,
+  segmentRange,
+  verifyBackup,
+  type Host,
+  type ResolvedConfig,
+  type RestoreOptions,
+  type Storage,
+} from '@llm-analytics/core';
+import type { RestoreRequest, TuiDeps } from './deps.js';
+
+export interface CoreContext {
+  config: ResolvedConfig;
+  storage: Storage;
+  host: Host;
+  /**
+   * argv of the CLI's `wal-fetch` (PostgreSQL's restore_command during recovery). The CLI passes
+   * it; without it a point-in-time restore is refused and restores stop at the backup's end.
+   */
+  walFetchCommand?: readonly string[];
+}
+
+/**
+ * The TUI's deps implemented with the core engines, exactly as the CLI calls them: a restore
+ * starts the server and validates it, never forces over a non-empty directory.
+ */
+export function coreDeps({ config, storage, host, walFetchCommand }: CoreContext): TuiDeps {
+  const restoreOptions = (request: RestoreRequest): RestoreOptions => {
+    if (request.pitrTarget && !walFetchCommand) {
+      throw new BackupError('INVALID_ARGUMENT', 'Point-in-time restore needs the wal-fetch command, which this launcher does not provide.', 'Start the TUI with `llm-analytics tui`, or leave "Recover to time" empty.');
+    }
+    return {
+      config,
+      backupId: request.backupId,
+      pgdata: request.pgdata,
+      port: request.port,
+      start: true,
+      force: false,
+      skipValidation: false,
+      targetDatabase: request.targetDatabase,
+      // Empty time = the backup as it was taken (no WAL replay), as the wizard says.
+      ...(request.pitrTarget ? { target: { kind: 'time', time: new Date(request.pitrTarget) }, inclusive: true, walFetchCommand } : {}),
+    };
+  };
+  return {
+    repository: storage.location,
+    database: config.database,
+    loadCatalog: () => listBackups(storage),
+    planRestore: async (request) => (await planRestore(restoreOptions(request), { storage, host })).plan,
+    restore: async (request, progress, signal) => restore({ ...restoreOptions(request), signal }, { storage, host, progress }),
+    backup: async (progress, signal) => (await backup({ config, type: 'Full', signal }, { storage, host, progress })).metadata,
+    verify: async (backupId, progress, signal, onCheck) => {
+      const result = await verifyBackup({ config, backupId, signal }, { storage, host, progress });
+      for (const check of result.checks) onCheck(check);
+      if (result.couldNotCheck && result.checks.length === 0) {
+        throw new BackupError(result.couldNotCheck.code as never, result.couldNotCheck.message, result.couldNotCheck.hint);
+      }
+      return { valid: result.valid, checks: result.checks };
+    },
+    restorableWindow: async (metadata) => {
+      if (!metadata.systemIdentifier || !metadata.startWalSegment) return null;
+      const window = restorableWindow(metadata, await listArchivedSegments(storage, metadata.systemIdentifier));
+      if (!window || window.to === window.from) return null;
+      return { from: window.from, to: window.to, walSegments: segmentRange(metadata.startWalSegment, window.lastSegment).length };
+    },
+  };
+}
