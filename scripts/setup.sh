@@ -42,6 +42,13 @@ else
   PNPM=$PWD/.tools/node_modules/.bin/pnpm
 fi
 
+# zstd-napi compiles its addon with node-gyp, which would download Node's headers: use the ones
+# installed with this node binary instead (no network needed), unless npm is already told where.
+node_prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+if [[ -z ${npm_config_nodedir:-} && -f $node_prefix/include/node/node_api.h ]]; then
+  export npm_config_nodedir=$node_prefix
+fi
+
 say "installing dependencies"
 "$PNPM" install --frozen-lockfile --reporter=silent
 say "building"
