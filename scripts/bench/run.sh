@@ -83,3 +83,15 @@ row "zstd -d | tar -x (limit)" "$(m raw_restore)" "1.00" "-"
 row "restore, zstd (--no-start)" "$(m restore_plain)" "$(ratio "$(m raw_restore)" "$(m restore_plain)")" "$(( $(m restore_plain_rss) / 1024 )) MB"
 row "restore, zstd + AES-256-GCM" "$(m restore_encrypted)" "$(ratio "$(m raw_restore)" "$(m restore_encrypted)")" "$(( $(m restore_encrypted_rss) / 1024 )) MB"
 echo "(vs limit: throughput relative to the raw pipeline; 1.00 = as fast. Targets: >= 0.90, peak RSS < 250 MB.)"
+
+# WAL archiving: wal-push / wal-fetch segments/s beside cp (scripts/bench/wal.sh).
+echo
+bash scripts/bench/wal.sh
+
+# HTTP API: GET /v1/backups?limit=50 over 1,000 backups, 50 clients (scripts/bench/api.sh).
+echo
+bash scripts/bench/api.sh
+
+# Terminal UI responsiveness with a 5,000-backup catalog (no database needed).
+echo
+node scripts/bench/tui.mjs

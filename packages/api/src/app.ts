@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { BackupError, backup, restore } from '@llm-analytics/core';
+import { BackupError, archiveStatus, backup, planRestore, restore, verifyBackup } from '@llm-analytics/core';
 import { CatalogIndex } from './catalogIndex.js';
 import type { AppContext } from './context.js';
 import { errorResponse, ValidationFailure } from './httpErrors.js';
@@ -27,10 +27,10 @@ export interface BuiltApp {
  */
 export function createApp(deps: ApiDeps): BuiltApp {
   const now = deps.now ?? (() => new Date());
-  const engines: Engines = { backup, restore, ...defaultEngines(), ...deps.engines };
+  const engines: Engines = { backup, restore, ...defaultEngines(), restoreSupportsPitr: Boolean(deps.walFetchCommand), ...deps.engines };
   const jobs = deps.jobs ?? new JobRegistry(now);
   const catalog = deps.catalog ?? new CatalogIndex(deps.storage);
-  const ctx: AppContext = { config: deps.config, storage: deps.storage, host: deps.host, engines, jobs, catalog, now };
+  const ctx: AppContext = { config: deps.config, storage: deps.storage, host: deps.host, engines, jobs, catalog, now, walFetchCommand: deps.walFetchCommand };
   const log = deps.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const httpRequests = new Map<string, number>();
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -55,7 +55,11 @@ export function createApp(deps: ApiDeps): BuiltApp {
   return { app, jobs, catalog };
 }
 
-/** Engines other teams add to core (verify, WAL status) are wired when core exports them. */
+/** The verify engine, the WAL archive status and restore planning (PITR checks up front). */
 function defaultEngines(): Partial<Engines> {
-  return {};
+  return {
+    verify: ({ config, backupId, testRestore, signal }, { storage, host, progress }) => verifyBackup({ config, backupId, testRestore, signal }, { storage, host, progress }),
+    walStatus: ({ config }, { storage, host }) => archiveStatus(storage, { connection: config.connection, host, binDir: config.pgBinDir }),
+    planRestore: (options, deps) => planRestore(options, deps).then(() => undefined),
+  };
 }

@@ -40,8 +40,13 @@ export class CatalogIndex {
     this.now = options.now ?? Date.now;
   }
 
+  private generation = 0;
+
+  /** The next request waits for a LIST started after now (after this server's own writes). */
   invalidate(): void {
+    this.generation++;
     this.listing = undefined;
+    this.pendingListing = undefined;
   }
 
   /** Ids of every backup, newest first. */
@@ -80,14 +85,40 @@ export class CatalogIndex {
     return value;
   }
 
+  /**
+   * A listing older than the TTL is refreshed in the background while requests keep using the
+   * previous one (stale-while-revalidate): a LIST of a large repository never stalls requests;
+   * only the very first request (or one after invalidate()) waits for it.
+   */
   private async currentListing(): Promise<Listing> {
-    if (this.listing && this.now() - this.listing.at < this.listTtlMs) return this.listing;
-    this.pendingListing ??= this.list().finally(() => (this.pendingListing = undefined));
+    const listing = this.listing;
+    if (listing && this.now() - listing.at < this.listTtlMs) return listing;
+    if (!this.pendingListing) {
+      const pending = this.list().finally(() => {
+        if (this.pendingListing === pending) this.pendingListing = undefined;
+      });
+      this.pendingListing = pending;
+    }
+    if (listing) {
+      this.pendingListing.catch(() => {});
+      return listing;
+    }
     return this.pendingListing;
+  }
+
+  /** Resolves when a LIST in progress has finished (tests, after the TTL). */
+  async settled(): Promise<void> {
+    await this.pendingListing?.catch(() => {});
+  }
+
+  /** Changes whenever the listing does: lets callers cache what they derive from it. */
+  async version(): Promise<object> {
+    return this.currentListing();
   }
 
   private async list(): Promise<Listing> {
     const at = this.now();
+    const generation = this.generation;
     const versions = new Map<string, string>();
     for await (const object of this.storage.list(BACKUPS_PREFIX)) {
       const match = /^backups\/([^/]+)\/backup\.json$/.exec(object.key);
@@ -95,7 +126,8 @@ export class CatalogIndex {
     }
     for (const id of this.metadata.keys()) if (!versions.has(id)) this.metadata.delete(id);
     const listing = { at, ids: [...versions.keys()].sort(compareIdsNewestFirst), versions };
-    this.listing = listing;
+    // A LIST that started before an invalidate() may miss the write that caused it.
+    if (generation === this.generation) this.listing = listing;
     return listing;
   }
 }

@@ -12,4 +12,5 @@ export interface AppContext {
   jobs: JobRegistry;
   catalog: CatalogIndex;
   now: () => Date;
+  walFetchCommand?: readonly string[];
 }

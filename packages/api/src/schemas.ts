@@ -44,8 +44,15 @@ export const CreateRestoreBody = z.strictObject({
   start: z.boolean().default(true),
   skipValidation: z.boolean().default(false),
   targetDatabase: DatabaseName.optional(),
-  /** Point in time to recover to: an ISO timestamp with offset. */
-  pitrTarget: z.string().datetime({ offset: true }).optional(),
+  /** Point in time to recover to: an RFC 3339 timestamp with a zone. At most one pitr* field. */
+  pitrTarget: z.string().max(64).optional(),
+  pitrLsn: z.string().max(32).optional(),
+  pitrXid: z.string().max(20).optional(),
+  pitrName: z.string().max(63).optional(),
+  /** Stop just after the target (default) or just before. */
+  pitrInclusive: z.boolean().default(true),
+  /** Replay the archived WAL to its end when no target is given (default, like the CLI). */
+  walReplay: z.boolean().default(true),
   /** Must equal backupId or pgdata: the API's --force. */
   confirm: z.string().min(1).max(4096),
 });

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { BackupError, LocalHost, openStorage, resolveConfig, type ConfigInput } from '@llm-analytics/core';
+import { BackupError, LocalHost, openStorage, resolveConfig, type ConfigInput, type ResolvedConfig } from '@llm-analytics/core';
 import { createApp, type BuiltApp } from './app.js';
 import { loadTokens } from './auth.js';
 import type { Engines } from './types.js';
@@ -20,6 +20,8 @@ export interface ServerOptions {
   /** Handle SIGTERM/SIGINT (default true). */
   handleSignals?: boolean;
   engines?: Partial<Engines>;
+  /** The wal-fetch argv for restore_command (PITR), from the resolved configuration. */
+  walFetchCommand?: (config: ResolvedConfig) => readonly string[] | undefined;
   log?: (line: string) => void;
 }
 
@@ -50,7 +52,7 @@ export async function runServer(options: ServerOptions = {}): Promise<RunningSer
   const config = resolveConfig(options.config ?? {}, env);
   const storage = openStorage(config.repository);
   const localHost = new LocalHost({ pgBinDir: config.pgBinDir });
-  const built = createApp({ config, storage, host: localHost, tokens, engines: options.engines, log });
+  const built = createApp({ config, storage, host: localHost, tokens, engines: options.engines, walFetchCommand: options.walFetchCommand?.(config), log });
 
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: built.app.fetch, hostname: host, port }, () => resolve(s));
@@ -78,7 +80,7 @@ export async function runServer(options: ServerOptions = {}): Promise<RunningSer
       // (server.close() waits for that); only a client that hangs on is cut after a grace time.
       await built.jobs.waitForStreams(5000);
       let grace: NodeJS.Timeout | undefined;
-      await Promise.race([stopped, new Promise((resolve) => (grace = setTimeout(resolve, 5000)))]);
+      await Promise.race([stopped, new Promise((resolve) => (grace = setTimeout(resolve, 1000)))]);
       clearTimeout(grace);
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       await stopped;

@@ -20,8 +20,10 @@ export interface Engines {
   restore(options: RestoreOptions, deps: RestoreDeps): Promise<RestoreResult>;
   /** Absent when core has no verify engine yet: the route answers 501. */
   verify?: (options: { config: ResolvedConfig; backupId: string; testRestore: boolean; signal?: AbortSignal }, deps: { storage: Storage; host: Host; progress?: (event: import('@llm-analytics/core').ProgressEvent) => void }) => Promise<unknown>;
-  /** Whether restore() understands a PITR target ({time}). */
+  /** Whether restore() understands a PITR target. */
   restoreSupportsPitr?: boolean;
+  /** Checks a restore before it becomes a job (PITR window 422, busy target 409); optional. */
+  planRestore?: (options: RestoreOptions, deps: RestoreDeps) => Promise<void>;
   /** Absent when core has no WAL archive status yet: the route answers 501. */
   walStatus?: (options: { config: ResolvedConfig }, deps: { storage: Storage; host: Host }) => Promise<unknown>;
 }
@@ -36,6 +38,11 @@ export interface ApiDeps {
   engines?: Partial<Engines>;
   jobs?: JobRegistry;
   catalog?: CatalogIndex;
+  /**
+   * argv of this tool's `wal-fetch` (without %f %p) for restore_command: what lets a restore
+   * replay archived WAL (PITR). The CLI's `serve` supplies it; without it PITR answers 501.
+   */
+  walFetchCommand?: readonly string[];
   /** Largest accepted request body. Default 64 KiB. */
   maxBodyBytes?: number;
   /** Where the JSON access log goes. Default stderr. */

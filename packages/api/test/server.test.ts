@@ -39,7 +39,7 @@ describe('the API over a socket with real engines', () => {
   let api: SocketApi;
   afterAll(async () => api?.close());
 
-  it('backs up, streams progress to the result, and restores a server whose tables equal the source', async () => {
+  it('backs up, streams progress to the result, verifies, and restores a server whose tables equal the source', async () => {
     api = await startSocketApi(bucket, 'main', cluster);
     const started = await api.call('/v1/backups', { method: 'POST', body: JSON.stringify({ compression: 'zstd' }) });
     expect(started.status).toBe(202);
@@ -59,6 +59,14 @@ describe('the API over a socket with real engines', () => {
     expect(await fetched.json()).toMatchObject({ id: backupId, status: 'Completed', chain: [backupId] });
     const listed = await (await api.call('/v1/backups?limit=5', { token: READ_TOKEN })).json();
     expect(listed.backups[0].id).toBe(backupId);
+
+    const verify = await api.call(`/v1/backups/${backupId}/verify`, { method: 'POST', body: JSON.stringify({ testRestore: false }) });
+    expect(verify.status).toBe(202);
+    const verified = (await followEvents(api.url, (await verify.json()).id)).at(-1)!;
+    expect(verified, JSON.stringify(verified.data)).toMatchObject({ event: 'result', data: { state: 'succeeded', result: { backupId, valid: true } } });
+    expect((await (await api.call(`/v1/backups/${backupId}`, { token: READ_TOKEN })).json()).status).toBe('Verified');
+    const metrics = await (await api.call('/metrics', { token: READ_TOKEN })).text();
+    expect(metrics).toContain('llm_analytics_backup_last_verification_success{database="llm_analytics"} 1');
 
     const pgdata = `${scratch.path}/restored-api`;
     await trackDataDirectory(pgdata).catch(() => {});

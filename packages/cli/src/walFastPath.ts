@@ -14,7 +14,7 @@ import type { ConfigInput } from '@llm-analytics/core/config/resolve';
 
 export const WAL_FETCH_FAILED_EXIT = 126;
 
-const VALUE_FLAGS: Record<string, keyof ConfigInput | 'pgdata' | 'systemId'> = {
+const VALUE_FLAGS: Record<string, keyof ConfigInput | 'pgdata' | 'systemId' | 'parallel' | 'spool'> = {
   repo: 'repo',
   's3-bucket': 's3Bucket',
   's3-prefix': 's3Prefix',
@@ -24,6 +24,8 @@ const VALUE_FLAGS: Record<string, keyof ConfigInput | 'pgdata' | 'systemId'> = {
   compression: 'compression',
   pgdata: 'pgdata',
   'system-id': 'systemId',
+  parallel: 'parallel',
+  spool: 'spool',
 };
 
 export interface WalArguments {
@@ -31,6 +33,8 @@ export interface WalArguments {
   input: ConfigInput;
   pgdata?: string;
   systemId?: string;
+  parallel?: number;
+  spool?: string;
 }
 
 export function parseWalArguments(argv: readonly string[]): WalArguments {
@@ -51,9 +55,15 @@ export function parseWalArguments(argv: readonly string[]): WalArguments {
       const key = VALUE_FLAGS[name]!;
       if (key === 'pgdata') result.pgdata = value;
       else if (key === 'systemId') result.systemId = value;
+      else if (key === 'spool') result.spool = value;
+      else if (key === 'parallel') {
+        result.parallel = Number(value);
+        if (!Number.isInteger(result.parallel) || result.parallel < 1 || result.parallel > 64) throw usage('--parallel takes a whole number from 1 to 64');
+      }
       else (result.input as Record<string, unknown>)[key] = value;
     } else throw usage(`unknown flag --${name}`);
   }
+  if ((result.parallel ?? 1) > 1 && !result.spool) throw usage('--parallel needs --spool DIR (a directory outside PGDATA for push-ahead markers)');
   if (result.input.compression && !['zstd', 'lz4', 'gzip', 'none'].includes(result.input.compression)) throw usage(`unknown compression ${result.input.compression}`);
   return result;
 }
@@ -73,9 +83,14 @@ export async function runWalPush(argv: readonly string[]): Promise<number> {
     const args = parseWalArguments(argv);
     if (args.positional.length !== 1) throw usage('wal-push takes one argument: the WAL file path (%p)');
     const { config, storage, pgdata } = await context(args);
-    const { walPush } = await import('@llm-analytics/core/wal/walPush');
-    const result = await walPush({ config, path: args.positional[0]!, pgdata, systemIdentifier: args.systemId }, { storage });
-    if (result.alreadyArchived) process.stderr.write(`wal-push: ${result.fileName} was already archived with the same content\n`);
+    const options = { config, path: args.positional[0]!, pgdata, systemIdentifier: args.systemId };
+    const result =
+      args.spool && (args.parallel ?? 1) > 1
+        ? await (await import('@llm-analytics/core/wal/walPushAhead')).walPushAhead({ ...options, ahead: { spoolDir: args.spool, parallel: args.parallel! } }, { storage })
+        : await (await import('@llm-analytics/core/wal/walPush')).walPush(options, { storage });
+    const ahead = (result as { pushedAhead?: string[] }).pushedAhead ?? [];
+    if (ahead.length) process.stderr.write(`wal-push: pushed ahead ${ahead.join(', ')}\n`);
+    if (result.alreadyArchived && result.key) process.stderr.write(`wal-push: ${result.fileName} was already archived with the same content\n`);
     return 0;
   } catch (error) {
     return report('wal-push', error);

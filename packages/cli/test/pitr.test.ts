@@ -153,3 +153,13 @@ describe('incremental backups', () => {
     expect(differential.json).toMatchObject({ type: 'Differential', parentId: fullBackup.id });
   });
 });
+
+describe('restore without a target', () => {
+  it('replays the whole archive and promotes: the rows equal the source at its last archived segment', async () => {
+    await switchAndWaitArchived(cluster);
+    const { run, digests } = await restoreTo(['--backup-id', fullBackup.id], 'to-end');
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.json.recoverTo).toBe('the end of the archived WAL');
+    expect(digests).toEqual(await clusterTableDigests(cluster));
+  });
+});

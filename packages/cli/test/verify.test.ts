@@ -276,6 +276,30 @@ describe.each(['fs', 's3'] as Kind[])('verify-backup on %s storage', (kind) => {
     }
   });
 
+  it('shows the last verification, the restorable window and the repository split data/WAL in backup-stats and list-backups --stats', async () => {
+    const before = await readObject(r.storage, jsonKey(zstdPlain));
+    try {
+      const names = await archiveSegments(r, zstdPlain, 2);
+      const verified = await verify(r, zstdPlain.id);
+      expect(verified.exitCode).toBe(0);
+      const stats = await runCli(['database', 'backup-stats', '-d', 'llm_analytics', '--json'], r.env);
+      expect(stats.exitCode, stats.stderr).toBe(0);
+      expect(stats.json.stats.totalBackups).toBe(3);
+      expect(stats.json.walObjects).toBe(names.length);
+      expect(stats.json.walBytes).toBe(names.reduce((sum, name) => sum + `segment ${name}`.length, 0));
+      expect(stats.json.dataBytes).toBeGreaterThan(zstdPlain.storedSizeBytes + uncompressed.storedSizeBytes);
+      const entry = stats.json.backups.find((b: { id: string }) => b.id === zstdPlain.id);
+      expect(entry).toMatchObject({ status: 'Verified', lastVerified: verified.json.time, lastVerificationValid: true, restorableWindow: { from: zstdPlain.endTime, lastSegment: names[names.length - 1] } });
+      const list = await runCli(['database', 'list-backups', '-d', 'llm_analytics', '--stats'], r.env);
+      expect(list.exitCode).toBe(0);
+      expect(list.stdout).toMatch(new RegExp(`Archived WAL\\s+│ \\d+ B in ${names.length} objects`));
+      expect(list.stdout).toMatch(new RegExp(`${zstdPlain.id} │ Verified\\s+│ ${verified.json.time.replace(/\./g, '\\.')}`));
+    } finally {
+      await clearArchive(r, zstdPlain);
+      await r.storage.put(jsonKey(zstdPlain), before);
+    }
+  });
+
   it('writes nothing to the repository but backup.json', async () => {
     const snapshot = async () => {
       const objects: string[] = [];

@@ -136,3 +136,26 @@ describe('a cluster archiving through wal-push', () => {
     expect(status.json.clusters[0].gaps).toEqual([segments[1]]);
   });
 });
+
+describe('wal-push --parallel (push-ahead)', () => {
+  let cluster: Cluster;
+  afterAll(async () => {
+    await cluster?.destroy();
+  });
+
+  it('stores the ready segments ahead in parallel and archives every segment exactly once, without gaps', async () => {
+    const repoEnv = { ...env, BACKUP_REPO: `s3://${bucket.bucket}/ahead` };
+    const spool = `${scratch.path}/spool`;
+    cluster = await startCluster({ archiveCommand: walPushCommand(repoEnv).replace(' %p', ` --parallel 4 --spool ${spool} %p`) });
+    await cluster.psql('CREATE TABLE t (n int)');
+    // Ten segments closed at once: the archiver finds several .ready files behind the first.
+    let last = '';
+    for (let i = 0; i < 10; i++) last = (await cluster.psql('INSERT INTO t SELECT generate_series(1, 1000); SELECT pg_walfile_name(pg_switch_wal())')).trim().split('\n').pop()!;
+    await waitArchived(cluster, last);
+    expect(await cluster.serverLog()).toMatch(/wal-push: pushed ahead [0-9A-F]{24}/);
+    expect(Number((await cluster.psql('select failed_count from pg_stat_archiver')).trim())).toBe(0);
+    const status = await runCli(['database', 'archive-status', '--json'], repoEnv);
+    expect(status.json.clusters[0]).toMatchObject({ firstSegment: '000000010000000000000001', lastSegment: last, gaps: [] });
+    expect(await readdir(spool)).toEqual([]);
+  });
+});

@@ -28,3 +28,4 @@ export * from './wal/pitrWindow.js';
 export * from './restore/recovery.js';
 export * from './retention/expirePlan.js';
 export * from './retention/expire.js';
+export * from './wal/walPushAhead.js';

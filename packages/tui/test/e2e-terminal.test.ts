@@ -63,9 +63,14 @@ describe('llm-analytics tui in a real terminal', () => {
 
     await terminal.press('Enter');
     await saveScreen('details', await terminal.waitFor('LSN start → end'));
-    await terminal.press('Escape', '?');
+    // Esc and the next key sent together would read as Alt+key, as in any terminal: wait between.
+    await terminal.press('Escape');
+    await terminal.waitFor('newest first');
+    await terminal.press('?');
     await saveScreen('help', await terminal.waitFor('cycle the sort'));
-    await terminal.press('Escape', 'v');
+    await terminal.press('Escape');
+    await terminal.waitFor('newest first');
+    await terminal.press('v');
     await terminal.waitFor('Press Enter to verify');
     await terminal.press('Enter');
     const verified = await terminal.waitFor(/Backup is (NOT )?valid/, 120_000);
@@ -73,6 +78,7 @@ describe('llm-analytics tui in a real terminal', () => {
     expect(verified).toContain('Backup is valid');
 
     await terminal.press('Escape');
+    await terminal.waitFor('newest first');
     await terminal.waitFor(new RegExp(`› ${short(secondNewest.id)}`));
     await terminal.press('r');
     await terminal.waitFor('Data directory');

@@ -65,7 +65,8 @@ export function fakeDeps(backups: BackupMetadata[], overrides: Partial<TuiDeps> 
 }
 
 export function planFor(backupId: string, pgdata: string, port: number, targetDatabase?: string): RestorePlan {
-  return { backupId, baseBackupId: backupId, recoverTo: 'the backup end (no WAL archive)', database: 'llm_analytics', repository: '/srv/backups', source: 'local', targetHost: 'local', pgdata, targetState: 'missing', port, start: true, validate: true, targetDatabase, sizeBytes: 1_000_000 };
+  // Core's plan grows with features (PITR, WAL replay): only what the wizard shows is filled in.
+  return { backupId, baseBackupId: backupId, recoverTo: 'the backup end (no WAL archive)', database: 'llm_analytics', repository: '/srv/backups', source: 'local', targetHost: 'local', pgdata, targetState: 'missing', port, start: true, validate: true, targetDatabase, sizeBytes: 1_000_000 } as RestorePlan;
 }
 
 export function restoreResult(backupId: string, pgdata: string, port: number): RestoreResult {

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { BackupError, backupStats, describeLockHolder, lockIsExpired, parseBackupId, planBackup, readBackupLock } from '@llm-analytics/core';
+import { BackupError, backupStats, describeLockHolder, isRestorable, listArchivedSegments, lockIsExpired, parseBackupId, planBackup, readBackupLock, restorableWindow, type BackupMetadata } from '@llm-analytics/core';
 import { jsonBody, queryParams } from '../requestInput.js';
 import { CreateBackupBody, ListBackupsQuery, VerifyBackupBody } from '../schemas.js';
 import { requireOperate } from '../middleware.js';
@@ -10,8 +10,25 @@ import type { ApiEnv } from '../types.js';
 export function backupRoutes(ctx: AppContext): Hono<ApiEnv> {
   const routes = new Hono<ApiEnv>();
 
+  // Rendered pages per listing: a listing is immutable and each backup.json in it is read once,
+  // so the same query over the same listing renders the same page. A new listing starts afresh.
+  const pageCache = new WeakMap<object, Map<string, string>>();
+
   routes.get('/v1/backups', async (c) => {
     const query = queryParams(c, ListBackupsQuery);
+    const listing = await ctx.catalog.version();
+    const key = JSON.stringify(query);
+    let pages = pageCache.get(listing);
+    if (!pages) pageCache.set(listing, (pages = new Map()));
+    const cached = pages.get(key);
+    if (cached) return c.body(cached, 200, { 'Content-Type': 'application/json' });
+    const { text, complete } = await renderPage(ctx, query);
+    if (complete && pages.size < 1000) pages.set(key, text);
+    return c.body(text, 200, { 'Content-Type': 'application/json' });
+  });
+
+  async function renderPage(ctx: AppContext, query: ReturnType<typeof ListBackupsQuery.parse>): Promise<{ text: string; complete: boolean }> {
+    let complete = true;
     let ids = await ctx.catalog.ids();
     if (query.database) ids = ids.filter((id) => parseBackupId(id).database === query.database!.toLowerCase());
     if (query.cursor) {
@@ -25,14 +42,17 @@ export function backupRoutes(ctx: AppContext): Hono<ApiEnv> {
       if (page.length === query.limit) break;
       last = id;
       const metadata = await ctx.catalog.get(id).catch(() => undefined);
-      if (!metadata) continue;
+      if (!metadata) {
+        complete = false;
+        continue;
+      }
       if (query.status && metadata.status !== query.status) continue;
       if (query.type && metadata.type !== query.type) continue;
       page.push(metadata);
     }
     const more = last !== undefined && ids.indexOf(last) < ids.length - 1 && page.length === query.limit;
-    return c.json({ backups: page, nextCursor: more ? last! : null });
-  });
+    return { text: JSON.stringify({ backups: page, nextCursor: more ? last! : null }), complete };
+  }
 
   routes.get('/v1/backups/:id', async (c) => {
     const id = c.req.param('id');
@@ -40,7 +60,7 @@ export function backupRoutes(ctx: AppContext): Hono<ApiEnv> {
     const metadata = await ctx.catalog.get(id);
     if (!metadata) throw new BackupError('BACKUP_NOT_FOUND', `No backup "${id}" in ${ctx.storage.location}.`, 'GET /v1/backups lists the backups there.');
     const chain = metadata.parentId ? [metadata.parentId, metadata.id] : [metadata.id];
-    return c.json({ ...metadata, chain, restorableWindow: restorableWindow(metadata) });
+    return c.json({ ...metadata, chain, restorableWindow: await windowOf(ctx, metadata) });
   });
 
   routes.get('/v1/stats', async (c) => c.json(backupStats(await ctx.catalog.all(), ctx.now())));
@@ -98,8 +118,16 @@ export function backupRoutes(ctx: AppContext): Hono<ApiEnv> {
   return routes;
 }
 
-/** What a restore of this backup can reach: its end, until WAL archiving extends it. */
-function restorableWindow(metadata: { status: string; endTime?: string }): { from: string; to: string } | null {
-  if ((metadata.status !== 'Completed' && metadata.status !== 'Verified') || !metadata.endTime) return null;
+/**
+ * What a restore of this backup can reach: from its end through the unbroken chain of archived
+ * WAL after it (core's restorableWindow); just its end when no WAL is archived; null when it is
+ * not restorable.
+ */
+async function windowOf(ctx: AppContext, metadata: BackupMetadata): Promise<object | null> {
+  if (!isRestorable(metadata) || !metadata.endTime) return null;
+  if (metadata.systemIdentifier) {
+    const window = restorableWindow(metadata, await listArchivedSegments(ctx.storage, metadata.systemIdentifier));
+    if (window) return window;
+  }
   return { from: metadata.endTime, to: metadata.endTime };
 }

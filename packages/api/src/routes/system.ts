@@ -30,8 +30,9 @@ export function systemRoutes(ctx: AppContext, httpRequests: Map<string, number>)
 async function walAge(ctx: AppContext): Promise<number | undefined> {
   if (!ctx.engines.walStatus) return undefined;
   try {
-    const status = (await ctx.engines.walStatus({ config: ctx.config }, { storage: ctx.storage, host: ctx.host })) as { lastArchivedAt?: string };
-    return status.lastArchivedAt ? Math.max(0, (ctx.now().getTime() - new Date(status.lastArchivedAt).getTime()) / 1000) : undefined;
+    const status = (await ctx.engines.walStatus({ config: ctx.config }, { storage: ctx.storage, host: ctx.host })) as { clusters?: { lastArchivedAt?: string }[] };
+    const newest = Math.max(...(status.clusters ?? []).map((cluster) => (cluster.lastArchivedAt ? Date.parse(cluster.lastArchivedAt) : 0)), 0);
+    return newest > 0 ? Math.max(0, (ctx.now().getTime() - newest) / 1000) : undefined;
   } catch {
     return undefined;
   }

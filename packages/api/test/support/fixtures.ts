@@ -54,13 +54,13 @@ export interface TestApi extends BuiltApp {
   cleanup(): Promise<void>;
 }
 
-export async function testApi(options: { engines?: Partial<Engines>; tokens?: Map<string, Role>; maxBodyBytes?: number; env?: Record<string, string> } = {}): Promise<TestApi> {
+export async function testApi(options: { engines?: Partial<Engines>; tokens?: Map<string, Role>; maxBodyBytes?: number; env?: Record<string, string>; walFetchCommand?: string[] } = {}): Promise<TestApi> {
   const dir = await mkdtemp(join(tmpdir(), 'api-test-'));
   const storage = new FsStorage(join(dir, 'repo'));
   const config = resolveConfig({ repo: join(dir, 'repo') }, { HOME: dir, ...options.env });
   const logLines: string[] = [];
   const tokens = options.tokens ?? new Map<string, Role>([[OPERATE_TOKEN, 'operate'], [READ_TOKEN, 'read']]);
-  const built = createApp({ config, storage, host: new LocalHost(), tokens, engines: options.engines, maxBodyBytes: options.maxBodyBytes, log: (line) => logLines.push(line) });
+  const built = createApp({ config, storage, host: new LocalHost(), tokens, engines: options.engines, walFetchCommand: options.walFetchCommand, maxBodyBytes: options.maxBodyBytes, log: (line) => logLines.push(line) });
   return {
     ...built,
     storage,

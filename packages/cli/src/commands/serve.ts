@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { runServer } from '@llm-analytics/api';
 import { BaseCommand } from '../baseCommand.js';
 import { configInput, connectionFlags, databaseFlag, encryptionKeyFlag, repositoryFlags } from '../flags.js';
+import { pitrOptions } from '../pitrFlags.js';
 
 export default class Serve extends BaseCommand {
   static override summary = 'Serve the HTTP API: backups, restores and verification as jobs, live progress (SSE), metrics.';
@@ -28,6 +29,8 @@ export default class Serve extends BaseCommand {
       tokenFile: flags['token-file'],
       shutdownTimeoutMs: flags['shutdown-timeout'] * 1000,
       config: configInput(flags),
+      // restore_command of API restores: this CLI's wal-fetch, as `database restore` uses it.
+      walFetchCommand: (config) => pitrOptions({ 'pitr-inclusive': true, 'encryption-key-file': flags['encryption-key-file'] }, config).walFetchCommand,
     });
     await server.closed;
   }

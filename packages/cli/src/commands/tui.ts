@@ -1,4 +1,3 @@
-import { coreDeps, runTui } from '@llm-analytics/tui';
 import { BaseCommand } from '../baseCommand.js';
 import { commandContext } from '../context.js';
 import { configInput, connectionFlags, databaseFlag, encryptionKeyFlag, repositoryFlags } from '../flags.js';
@@ -17,6 +16,9 @@ export default class Tui extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Tui);
+    // React's production build: the development build checks every render and is several times slower.
+    process.env.NODE_ENV ??= 'production';
+    const { coreDeps, runTui } = await import('@llm-analytics/tui');
     const context = commandContext(configInput(flags));
     // A point-in-time restore replays WAL through this CLI's wal-fetch, as `database restore` does.
     const { walFetchCommand } = pitrOptions({ 'encryption-key-file': flags['encryption-key-file'] }, context.config);

@@ -19,6 +19,12 @@ export interface PitrChoice {
   base: BackupMetadata;
   target?: PitrTarget;
   window?: PitrWindow;
+  /**
+   * Whether recovery replays archived WAL (restore_command, recovery.signal, promote): with a
+   * target, or when the archive holds WAL of this cluster past the backup. Without archived WAL
+   * the backup is restored as it was taken, as before WAL archiving existed.
+   */
+  replayWal: boolean;
 }
 
 /**
@@ -46,12 +52,12 @@ export async function choosePitrBackup(
   if (target && !options.walFetchCommand) {
     throw new BackupError('INVALID_ARGUMENT', `Recovering to ${describeTarget(target)} needs WAL from the archive, and no wal-fetch command was given.`, 'Restore with the CLI, which configures restore_command itself.');
   }
-  if (!options.walFetchCommand || !base.systemIdentifier || !base.endWalSegment) return { chosen, base, target };
+  if (!options.walFetchCommand || !base.systemIdentifier || !base.endWalSegment) return { chosen, base, target, replayWal: target !== undefined };
   const chain = walChainFrom(await listArchivedWal(storage, base.systemIdentifier), base.endWalSegment);
   const window = pitrWindow(base, chain);
   if (target) assertTargetInWindow(target, window, now);
   if (restorePoint?.endLsn) assertTargetInWindow({ kind: 'lsn', lsn: restorePoint.endLsn }, window, now);
-  return { chosen, base, target, window };
+  return { chosen, base, target, window, replayWal: target !== undefined || chain.lastSegment !== undefined };
 }
 
 /** Follows parentId down to the full backup an incremental or differential restore point needs. */

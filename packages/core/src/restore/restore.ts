@@ -10,6 +10,7 @@ import { extractBackup } from './extract.js';
 import { recoveryConfText, describeTarget, type PitrTarget } from './recovery.js';
 import { choosePitrBackup, waitForPromotion } from './pitr.js';
 import { serverRunning, startServer } from './server.js';
+import { ensureUsableSocketDirectories } from './socketDirectory.js';
 import type { PitrWindow } from '../wal/pitrWindow.js';
 import { validateRestore, type RestoreValidation } from './validate.js';
 
@@ -69,6 +70,7 @@ export interface RestorePlan {
   baseBackupId: string;
   /** What recovery replays to: a target, "end of archived WAL", or "backup end (no WAL archive)". */
   recoverTo: string;
+  replayWal: boolean;
   window?: PitrWindow;
 }
 
@@ -123,7 +125,8 @@ export async function planRestore(
       targetDatabase: options.targetDatabase,
       sizeBytes: base.sizeBytes,
       baseBackupId: base.id,
-      recoverTo: target ? describeTarget(target) : options.walFetchCommand ? 'the end of the archived WAL' : 'the backup end (no WAL archive)',
+      recoverTo: target ? describeTarget(target) : pitr.replayWal ? 'the end of the archived WAL' : 'the backup end (no archived WAL)',
+      replayWal: pitr.replayWal,
       window: pitr.window,
     },
   };
@@ -159,7 +162,9 @@ export async function restore(options: RestoreOptions, deps: RestoreDeps): Promi
     say(`Backup downloaded from ${storage.location} and extracted: ${extracted.files} files`);
     // The restored server listens on its own port; the rest of the source's configuration stays.
     await appendToFile(host, `${plan.pgdata}/postgresql.auto.conf`, `\n# added by llm-analytics restore of ${metadata.id}\nport = ${plan.port}\n`);
-    if (options.walFetchCommand) {
+    const socketMessage = await ensureUsableSocketDirectories(host, plan.pgdata, metadata.id);
+    if (socketMessage) say(socketMessage);
+    if (options.walFetchCommand && plan.replayWal) {
       const settings = recoveryConfText({ walFetchCommand: options.walFetchCommand, target, inclusive: options.inclusive ?? true });
       await appendToFile(host, `${plan.pgdata}/postgresql.auto.conf`, settings);
       await appendToFile(host, `${plan.pgdata}/recovery.signal`, '');
@@ -189,7 +194,7 @@ export async function restore(options: RestoreOptions, deps: RestoreDeps): Promi
     result.port = plan.port;
     say(`PostgreSQL started on port ${plan.port}; recovery reached consistency`);
     const connection: PgConnection = { ...config.connection, host: '127.0.0.1', port: plan.port };
-    if (options.walFetchCommand) {
+    if (plan.replayWal) {
       await waitForPromotion(host, connection, plan.pgdata, { timeoutSeconds: options.recoveryTimeoutSeconds ?? 3600, binDir: config.pgBinDir, signal });
       say(`Recovery reached ${plan.recoverTo} and the server was promoted`);
     }

@@ -22,7 +22,8 @@ export function metadataProblems(metadata: BackupMetadata, manifestWal?: { start
   if (metadata.endTime && Date.parse(metadata.endTime) < Date.parse(metadata.startTime)) add(`endTime ${metadata.endTime} is before startTime ${metadata.startTime}`);
   if (!metadata.endTime) add('endTime is missing');
   lsnProblems(metadata, add);
-  objectProblems(metadata, add);
+  if (isRestorePoint(metadata)) restorePointProblems(metadata, add);
+  else objectProblems(metadata, add);
   if (manifestWal) {
     if (metadata.startLsn && compareLsn(metadata.startLsn, manifestWal.startLsn) !== 0) add(`startLsn ${metadata.startLsn} differs from backup_manifest's Start-LSN ${manifestWal.startLsn}`);
     if (metadata.endLsn && compareLsn(metadata.endLsn, manifestWal.endLsn) !== 0) add(`endLsn ${metadata.endLsn} differs from backup_manifest's End-LSN ${manifestWal.endLsn}`);
@@ -42,11 +43,26 @@ function lsnProblems(metadata: BackupMetadata, add: (problem: string) => void): 
     return;
   }
   const startSegment = walSegmentName(timeline, startLsn);
-  if (metadata.startWalSegment && metadata.startWalSegment !== startSegment) add(`startWalSegment ${metadata.startWalSegment} does not hold startLsn ${startLsn} (${startSegment} does)`);
+  // A restore point's WAL starts at its full backup's end segment, before its own startLsn.
+  if (!isRestorePoint(metadata) && metadata.startWalSegment && metadata.startWalSegment !== startSegment) add(`startWalSegment ${metadata.startWalSegment} does not hold startLsn ${startLsn} (${startSegment} does)`);
   if (metadata.endWalSegment && compareLsn(endLsn, '0/0') > 0) {
     const endSegment = lastWalSegmentBefore(timeline, endLsn);
     if (metadata.endWalSegment !== endSegment) add(`endWalSegment ${metadata.endWalSegment} does not end at endLsn ${endLsn} (${endSegment} does)`);
   }
+}
+
+/**
+ * An incremental/differential restore point (backup/restorePoint.ts) has no data object: it is
+ * its parent's data plus the archived WAL up to a named restore point.
+ */
+export function isRestorePoint(metadata: BackupMetadata): boolean {
+  return metadata.type !== 'Full' && metadata.objects.length === 0 && metadata.parentId !== undefined;
+}
+
+function restorePointProblems(metadata: BackupMetadata, add: (problem: string) => void): void {
+  if (metadata.sha256 !== undefined) add('a restore point records a checksum but has no data object');
+  if (!metadata.startWalSegment || !metadata.endWalSegment) add('startWalSegment or endWalSegment is missing');
+  else if (metadata.startWalSegment > metadata.endWalSegment) add(`startWalSegment ${metadata.startWalSegment} is after endWalSegment ${metadata.endWalSegment}`);
 }
 
 function objectProblems(metadata: BackupMetadata, add: (problem: string) => void): void {

@@ -11,7 +11,7 @@ import type { Storage } from '../storage/storage.js';
 import type { BackupMetadata, BackupStatus, VerificationCheck } from '../types/metadata.js';
 import { CHECK, CHECK_ORDER, checkFromError, fail, pass, skip, type CheckName } from './checks.js';
 import { compareWithManifest } from './manifestCheck.js';
-import { metadataProblems } from './metadataCheck.js';
+import { isRestorePoint, metadataProblems } from './metadataCheck.js';
 import { readBackupObject, type StreamFindings } from './streamCheck.js';
 import { testRestore, type TestRestoreReport } from './testRestore.js';
 import { assessWal } from './walCheck.js';
@@ -88,6 +88,10 @@ export async function verifyBackup(options: VerifyOptions, deps: VerifyDeps): Pr
   result.status = metadata.status;
   const where = metadataKey(metadata.id);
 
+  if (isRestorePoint(metadata)) {
+    await verifyRestorePoint(metadata, deps.storage, record);
+    return finishAndRecord(result, rows, couldNotCheck, started, metadata, options, deps.storage);
+  }
   const object = metadata.objects[0];
   const presence = await checkObjectsPresent(metadata, deps.storage).catch((error) => ({ ...checkFromError(CHECK.objects, error, 'the data objects'), exists: false }));
   record(presence.check, presence.couldNotCheck);
@@ -130,12 +134,55 @@ export async function verifyBackup(options: VerifyOptions, deps: VerifyDeps): Pr
     record(skip(CHECK.testRestore, options.testRestore ? 'not run: the data object is missing or has the wrong size' : 'not requested (--test-restore)'));
   }
 
+  return finishAndRecord(result, rows, couldNotCheck, started, metadata, options, deps.storage);
+}
+
+async function finishAndRecord(
+  result: VerifyResult,
+  rows: Map<CheckName, VerificationCheck>,
+  couldNotCheck: BackupError | undefined,
+  started: number,
+  metadata: BackupMetadata,
+  options: VerifyOptions,
+  storage: Storage,
+): Promise<VerifyResult> {
   finish(result, rows, couldNotCheck, started);
   if (options.record !== false && !couldNotCheck && (metadata.status === 'Completed' || metadata.status === 'Verified')) {
-    result.status = await recordVerification(deps.storage, metadata, result);
+    result.status = await recordVerification(storage, metadata, result);
     result.recorded = true;
   }
   return result;
+}
+
+/**
+ * A restore point is its parent's data plus archived WAL: its parent must exist and be restorable,
+ * and every segment from the full backup's end to the restore point must be archived (there is no
+ * tar of its own to fall back on). Its data is proven by verifying the full backup.
+ */
+async function verifyRestorePoint(metadata: BackupMetadata, storage: Storage, record: (check: VerificationCheck, error?: BackupError) => void): Promise<void> {
+  const where = metadataKey(metadata.id);
+  const problems = metadataProblems(metadata);
+  try {
+    const parent = await readMetadata(storage, metadata.parentId!);
+    if (parent.status !== 'Completed' && parent.status !== 'Verified') problems.push(`parent ${parent.id} is ${parent.status}`);
+    if (parent.systemIdentifier !== metadata.systemIdentifier) problems.push(`parent ${parent.id} is of another cluster (system identifier ${parent.systemIdentifier})`);
+    record(pass(CHECK.objects, `restore point: no data object of its own; parent ${parent.id} is ${parent.status}`));
+  } catch (caught) {
+    const { check, couldNotCheck } = checkFromError(CHECK.objects, caught, `parent ${metadata.parentId} of restore point ${metadata.id}`);
+    record(asBackupError(caught).code === 'BACKUP_NOT_FOUND' ? fail(CHECK.objects, `parent backup ${metadata.parentId} is missing (${metadataKey(metadata.parentId!)})`) : check, couldNotCheck);
+  }
+  record(problems.length === 0 ? pass(CHECK.metadata, `${where} is consistent (${metadata.startLsn} → ${metadata.endLsn})`) : fail(CHECK.metadata, `${where}: ${problems.join('; ')}`));
+  const viaParent = `restore point: its data is the parent's (verify ${metadata.parentId})`;
+  for (const name of [CHECK.checksum, CHECK.decode, CHECK.manifest]) record(skip(name, viaParent));
+  try {
+    const wal = await assessWal(metadata, storage, []);
+    record(wal.consistency);
+    record(wal.pitr);
+  } catch (caught) {
+    const { check, couldNotCheck } = checkFromError(CHECK.walConsistency, caught, 'the WAL archive');
+    record(check, couldNotCheck);
+  }
+  record(skip(CHECK.testRestore, `not run for restore points: test-restore the parent ${metadata.parentId}`));
 }
 
 function finish(result: VerifyResult, rows: Map<CheckName, VerificationCheck>, couldNotCheck: BackupError | undefined, started: number): VerifyResult {

@@ -14,6 +14,8 @@ export default class WalPush extends BaseCommand {
     compression: Flags.string({ options: ['zstd', 'lz4', 'gzip', 'none'], description: 'Compression (default zstd)' }),
     pgdata: Flags.string({ description: 'Data directory (default: the working directory, as PostgreSQL runs it)' }),
     'system-id': Flags.string({ description: 'Cluster system identifier (default: read from pg_control)' }),
+    parallel: Flags.integer({ min: 1, max: 64, description: 'Push up to N segments at once: the one asked for and those PostgreSQL marked ready after it (needs --spool)' }),
+    spool: Flags.string({ description: 'Directory outside PGDATA for push-ahead markers' }),
   };
 
   async run(): Promise<void> {

@@ -113,7 +113,7 @@ describe('a tampered encrypted object', () => {
     }
     // Chunk damage is DATA_CORRUPT; a damaged salt, iv or wrapped key looks like a wrong key.
     expect([...codes].sort()).toEqual(['DATA_CORRUPT', 'ENCRYPTION_KEY_WRONG']);
-  }, 60_000);
+  }, 120_000);
 
   it('names the chunk number and byte offset of a damaged chunk', async () => {
     const { stored, summary } = await encryptedObject();
@@ -148,7 +148,7 @@ describe('a tampered encrypted object', () => {
       expect(error, `cut at ${length}`).toMatchObject({ code: 'DATA_CORRUPT' });
       expect(INPUT.subarray(0, raw.length).equals(raw)).toBe(true);
     }
-  }, 30_000);
+  }, 120_000);
 
   it('fails with DATA_CORRUPT when the final chunk is missing (cut exactly at a chunk boundary)', async () => {
     const { stored, summary } = await encryptedObject();

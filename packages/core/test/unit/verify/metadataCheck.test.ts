@@ -48,6 +48,21 @@ describe('metadataProblems', () => {
   });
 });
 
+describe('metadataProblems of an incremental restore point (no data object of its own)', () => {
+  const point = metadata({
+    type: 'Incremental', parentId: 'backup-llm_analytics-20261125T110000Z-0a0b0c', objects: [], sha256: undefined, sizeBytes: 0, storedSizeBytes: 0,
+    startLsn: '0/5000100', endLsn: '0/7000200', startWalSegment: '000000010000000000000002', endWalSegment: '000000010000000000000007',
+  });
+
+  it('accepts WAL that starts at the full backup end, before its own start LSN', () => {
+    expect(metadataProblems(point)).toEqual([]);
+  });
+
+  it('names a WAL range that runs backwards', () => {
+    expect(metadataProblems({ ...point, startWalSegment: '000000010000000000000008' })).toEqual(['startWalSegment 000000010000000000000008 is after endWalSegment 000000010000000000000007']);
+  });
+});
+
 describe('frameIndexProblems', () => {
   it('accepts frames that tile the raw stream and the object, also with the encrypted final chunk after them', () => {
     expect(frameIndexProblems(metadata().objects[0]!)).toEqual([]);
