@@ -50,6 +50,14 @@ for mode in plain encrypted; do
   printf '%-40s %s\n' "wal-fetch, $label" "$(rate "$n" "$start" "$(now)")"
   for f in $files; do cmp -s "$work/in/$f" "$work/fetch-$mode/$f" || { echo "wal bench: $f differs after push+fetch" >&2; exit 1; }; done
 done
+# Push-ahead: as PostgreSQL's archiver does, every segment is .ready and each call is for the oldest.
+export BACKUP_REPO=$work/repo-ahead BACKUP_ENCRYPTION_PASSPHRASE=bench-only
+mkdir -p "$work/in/archive_status"; for f in $files; do touch "$work/in/archive_status/$f.ready"; done
+start=$(now); for f in $files; do
+  "$cli" database wal-push --parallel 4 --spool "$work/spool" --system-id 1 --pgdata "$work/in" "$f" 2>/dev/null
+  mv "$work/in/archive_status/$f.ready" "$work/in/archive_status/$f.done"
+done
+printf '%-40s %s\n' "wal-push --parallel 4, zstd + AES" "$(rate "$n" "$start" "$(now)")"
 start=$(now); for f in $files; do node -e 0; done
 printf '%-40s %s\n' "node -e 0 (process start-up floor)" "$(rate "$n" "$start" "$(now)")"
 stored=$(du -sb "$work/repo-encrypted/wal" | cut -f1)

@@ -7,9 +7,12 @@ import type { ApiEnv, Role } from './types.js';
 
 /** A request id on every response and log line; a sane incoming X-Request-Id is kept. */
 export function requestId(): MiddlewareHandler<ApiEnv> {
+  // A random prefix per process and a counter: unique, cheap, and sortable within one server.
+  const prefix = randomBytes(5).toString('hex');
+  let counter = 0;
   return async (c, next) => {
     const incoming = c.req.header('x-request-id');
-    const id = incoming && /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomBytes(8).toString('hex');
+    const id = incoming && /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : `${prefix}${(++counter).toString(16).padStart(6, '0')}`;
     c.set('requestId', id);
     c.header('X-Request-Id', id);
     await next();

@@ -398,7 +398,7 @@ describe('verify-backup --test-restore and pg_verifybackup', () => {
     let started = false;
     while (!started && Date.now() < deadline) {
       const [entry] = await readdir(dir);
-      started = entry !== undefined && (await readdir(`${dir}/${entry}`).catch(() => [])).includes('postmaster.pid');
+      started = entry !== undefined && (await readdir(`${dir}/${entry}`).catch((): string[] => [])).includes('postmaster.pid');
       if (!started) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(started).toBe(true);

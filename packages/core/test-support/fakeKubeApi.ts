@@ -195,10 +195,13 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions): Promise<Fak
       // v4 has no way to end stdin: the command sees EOF only when the connection closes.
     });
     child.stdin?.on('error', () => {});
+    // A command that stopped reading must not leave the socket paused (the close handshake needs it).
+    child.stdin?.on('close', () => ws.resume());
     let spawnError: Error | undefined;
     child.on('error', (error) => (spawnError = error));
     child.on('close', (code, signal) => {
       children.delete(child);
+      ws.resume();
       if (ws.readyState !== ws.OPEN) return;
       ws.send(Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify(exitStatus(command, code, signal, spawnError)))]));
       ws.close(1000);

@@ -19,7 +19,9 @@ export function sortLabel(key: SortKey): string {
   return SORTS.find((sort) => sort.key === key)!.label;
 }
 
-const byTimeDesc = (a: BackupMetadata, b: BackupMetadata) => (a.startTime < b.startTime ? 1 : a.startTime > b.startTime ? -1 : b.id.localeCompare(a.id));
+// Plain code-unit comparison: ids, names and ISO times are ASCII, and localeCompare is ~10× slower on 5,000 rows.
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const byTimeDesc = (a: BackupMetadata, b: BackupMetadata) => compare(b.startTime, a.startTime) || compare(b.id, a.id);
 
 export function sortBackups(backups: readonly BackupMetadata[], key: SortKey): BackupMetadata[] {
   const sorted = [...backups];
@@ -31,9 +33,9 @@ export function sortBackups(backups: readonly BackupMetadata[], key: SortKey): B
     case 'size':
       return sorted.sort((a, b) => b.sizeBytes - a.sizeBytes || byTimeDesc(a, b));
     case 'database':
-      return sorted.sort((a, b) => a.database.localeCompare(b.database) || byTimeDesc(a, b));
+      return sorted.sort((a, b) => compare(a.database, b.database) || byTimeDesc(a, b));
     case 'status':
-      return sorted.sort((a, b) => a.status.localeCompare(b.status) || byTimeDesc(a, b));
+      return sorted.sort((a, b) => compare(a.status, b.status) || byTimeDesc(a, b));
   }
 }
 

@@ -27,13 +27,16 @@ export function jobRoutes(ctx: AppContext): Hono<ApiEnv> {
     return streamSSE(c, async (stream) => {
       const closed = new AbortController();
       stream.onAbort(() => closed.abort());
+      // A comment line now and then keeps proxies from closing a quiet stream (long restores).
+      const keepalive = setInterval(() => void stream.write(': keepalive\n\n').catch(() => {}), 15_000);
+      closed.signal.addEventListener('abort', () => clearInterval(keepalive));
       await ctx.jobs.trackStream(
         (async () => {
           for await (const event of ctx.jobs.follow(job.id, after, closed.signal)) {
             await stream.writeSSE({ id: String(event.id), event: event.type, data: JSON.stringify(event.data) });
           }
         })(),
-      );
+      ).finally(() => clearInterval(keepalive));
     });
   });
 

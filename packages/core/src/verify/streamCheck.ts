@@ -1,5 +1,4 @@
 import { createHash, type Hash } from 'node:crypto';
-import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { BackupError, asBackupError } from '../errors.js';
 import { createFrameReader } from '../pipeline/index.js';
@@ -84,23 +83,33 @@ function startDecoder(metadata: BackupMetadata, deps: { passphrase?: string; sig
   const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() });
   // The first stage to fail is where the damage is: decoding, or the tar inside.
   let first: { stage: 'decode' | 'tar'; error: BackupError } | undefined;
-  reader.on('error', (error) => (first ??= { stage: 'decode', error: asBackupError(error) }));
-  walker.on('error', (error) => (first ??= { stage: 'tar', error: asBackupError(error) }));
+  // One waiter at a time (a drain, or the end): no listener or promise piles up per chunk, so a
+  // read of any size holds the same memory.
+  let wake: (() => void) | undefined;
+  const wakeUp = () => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  };
+  let done = false;
+  reader.on('error', (error) => { first ??= { stage: 'decode', error: asBackupError(error) }; done = true; wakeUp(); });
+  walker.on('error', (error) => { first ??= { stage: 'tar', error: asBackupError(error) }; done = true; wakeUp(); });
+  reader.on('drain', wakeUp);
+  discard.on('finish', () => { done = true; wakeUp(); });
   reader.pipe(walker).pipe(discard);
-  const finished = new Promise<void>((resolve) => {
-    discard.on('finish', () => resolve());
-    reader.on('error', () => resolve());
-    walker.on('error', () => resolve());
-  });
   const failed = () => first !== undefined || reader.destroyed;
   return {
     async write(chunk: Buffer): Promise<void> {
       if (failed()) return;
-      if (!reader.write(chunk)) await Promise.race([once(reader, 'drain').catch(() => undefined), finished]);
+      if (!reader.write(chunk) && !done) await new Promise<void>((resolve) => (wake = resolve));
     },
     async end() {
       if (!failed()) reader.end();
-      await finished;
+      while (!done) await new Promise<void>((resolve) => (wake = resolve));
+      if (first) {
+        reader.destroy();
+        walker.destroy();
+      }
       const rawBytes = first ? 0 : reader.summary().rawBytes;
       return {
         rawBytes,

@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -16,14 +19,14 @@ export class TmuxTerminal {
   ) {}
 
   static async start(command: readonly string[], options: { env: Record<string, string>; columns?: number; rows?: number }): Promise<TmuxTerminal> {
-    const terminal = new TmuxTerminal(`llm-tui-e2e-${process.pid}-${Date.now()}`, options.columns ?? 80, options.rows ?? 24);
+    const terminal = new TmuxTerminal(join(tmpdir(), `llm-tui-e2e-${process.pid}-${Date.now()}.sock`), options.columns ?? 80, options.rows ?? 24);
     const envArgs = Object.entries(options.env).flatMap(([name, value]) => ['-e', `${name}=${value}`]);
     await terminal.tmux('new-session', '-d', '-s', 'tui', '-x', String(terminal.columns), '-y', String(terminal.rows), ...envArgs, ...command);
     return terminal;
   }
 
   private async tmux(...args: string[]): Promise<string> {
-    const { stdout } = await run('tmux', ['-L', this.socket, '-f', '/dev/null', ...args]);
+    const { stdout } = await run('tmux', ['-S', this.socket, '-f', '/dev/null', ...args]);
     return stdout;
   }
 
@@ -69,6 +72,7 @@ export class TmuxTerminal {
 
   async kill(): Promise<void> {
     await this.tmux('kill-server').catch(() => {});
+    await rm(this.socket, { force: true });
   }
 }
 

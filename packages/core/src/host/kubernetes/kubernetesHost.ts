@@ -54,6 +54,8 @@ interface RemoteRun {
 export class KubernetesHost implements Host {
   readonly namespace: string;
   private podName: string | undefined;
+  /** The exec protocol the API server chose, once known. */
+  protocol: ExecProtocol | undefined;
   private preflight: Promise<{ api: KubeApi; protocol: ExecProtocol }> | undefined;
 
   constructor(private readonly options: KubernetesHostOptions = {}) {
@@ -145,7 +147,10 @@ export class KubernetesHost implements Host {
         stdin.pipe(sink);
         // A writer that gave up must not leave the command waiting for bytes that will not come.
         stdin.on('close', () => {
-          if (!stdin.writableFinished) run.terminate();
+          if (stdin.writableFinished) return;
+          // v5 can end stdin (the command reads EOF and decides); v4 cannot, so the command is stopped.
+          if (this.protocol === 'v5.channel.k8s.io') sink.end();
+          else run.terminate();
         });
       },
       () => {},
@@ -188,8 +193,10 @@ export class KubernetesHost implements Host {
     this.wsOptions = await api.websocketOptions();
     // One trivial command learns the exec protocol the server speaks (v5 can end stdin, v4 cannot).
     const probe = this.channel(api, ['true'], false);
+    probe.stdout.resume();
     await probe.ready();
     const protocol = probe.protocol!;
+    this.protocol = protocol;
     const outcome = await probe.outcome;
     if ('failure' in outcome) throw new BackupError('HOST_COMMAND_FAILED', `Cannot run commands in ${this.description}: ${outcome.failure}`);
     return { api, protocol };
@@ -237,6 +244,7 @@ export class KubernetesHost implements Host {
     const exitCode = (async (): Promise<number> => {
       if (options.signal?.aborted) throw cancelled(argv);
       const { api, protocol } = await this.ready();
+      if (options.signal?.aborted) throw cancelled(argv);
       const header = environmentHeader(options.env);
       let mode: InputMode;
       if (Buffer.isBuffer(input)) mode = protocol === 'v5.channel.k8s.io' ? '-' : input.length;
