@@ -43,10 +43,15 @@ function env(): Record<string, string> {
   return { ...cluster.env, BACKUP_REPO: `${scratch.path}/repo`, NO_COLOR: '1' };
 }
 
-/** Screens go into the docs with the temporary directory replaced by a stable name. */
+/**
+ * Screens go into the docs (with the temporary directory replaced by a stable name) when
+ * UPDATE_TUI_SCREENS=1; otherwise into the scratch directory, so a test run leaves the checkout
+ * as it was.
+ */
 async function saveScreen(name: string, screen: string): Promise<void> {
   const text = screen.split(scratch.path).join('/tmp/tui-demo').split('\n').map((line) => line.trimEnd()).join('\n').trimEnd();
-  await writeFile(`${DOCS}/${name}.txt`, `${text}\n`);
+  const dir = process.env.UPDATE_TUI_SCREENS === '1' ? DOCS : scratch.path;
+  await writeFile(`${dir}/${name}.txt`, `${text}\n`);
 }
 
 describe('llm-analytics tui in a real terminal', () => {
