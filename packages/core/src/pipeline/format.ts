@@ -4,9 +4,10 @@
  * specification and changing anything below means a new `v` / `formatVersion`.
  *
  * ## Frames
- * The raw stream is cut into frames of `frameSize` raw bytes (default 8 MiB, DEFAULT_FRAME_SIZE);
- * the last frame is shorter. Each frame is compressed on its own, with no state shared between
- * frames, so any frame can be decoded alone (parallel ranged GETs on restore):
+ * The raw stream is cut into frames of `frameSize` raw bytes (default 8 MiB; 1 KiB to 64 MiB);
+ * the last frame is shorter, and readers need not know frameSize. Each frame is compressed on
+ * its own, with no state shared between frames, so any frame can be decoded alone (parallel
+ * ranged GETs on restore):
  *   - zstd: one zstd frame (RFC 8878) with the content size and the XXH64 content checksum set;
  *   - gzip: one gzip member (RFC 1952), which carries its own CRC-32 and length;
  *   - lz4:  one LZ4 frame (lz4 frame format 1.6.x, magic 0x184D2204), independent blocks,
@@ -23,7 +24,7 @@
  *
  * ## Encrypted objects (AES-256-GCM, authenticated)
  *   header  = "LLMAENC1" (8 ASCII bytes, ENCRYPTION_MAGIC)
- *             u32 big-endian length L of the header JSON (1 ≤ L ≤ MAX_HEADER_JSON_LENGTH)
+ *             u32 big-endian length L of the header JSON (1 ≤ L ≤ 65536)
  *             L bytes of UTF-8 JSON:
  *               {"v":1,"cipher":"aes-256-gcm",
  *                "kdf":{"name":"scrypt","N":32768,"r":8,"p":1,"salt":"<base64, 16 bytes>"},
@@ -31,7 +32,8 @@
  *                "noncePrefix":"<base64, 4 bytes>"}
  *             (writers emit exactly this key order without whitespace; readers accept any JSON
  *             layout because they authenticate the bytes as stored, never a re-serialisation)
- *   chunk i = u32 big-endian ciphertext length C (0 ≤ C ≤ MAX_CHUNK_CIPHERTEXT_LENGTH)
+ *   chunk i = u32 big-endian ciphertext length C (0 ≤ C ≤ 67698688, the worst-case compressed
+ *             size of a 64 MiB frame; readers refuse larger values before buffering them)
  *             C bytes of ciphertext
  *             16-byte GCM tag
  *   object  = header ‖ chunk 0 ‖ chunk 1 ‖ … ‖ chunk n-1 ‖ final chunk n
@@ -44,7 +46,9 @@
  * AES-256-GCM(key = KEK, nonce = wrappedKey.iv, no AAD, plaintext = data key) ‖ its 16-byte tag.
  * KEK = scrypt(passphrase as UTF-8, salt, N, r, p, 32 bytes). A writer draws one random salt per
  * (passphrase, N, r, p) per process, so the objects of one run share the KEK and a reader that
- * caches KEKs derives it once; the data keys stay distinct per object.
+ * caches KEKs derives it once; the data keys stay distinct per object. Readers take the scrypt
+ * costs from the header and accept N = 2^10…2^22 (a power of two), r ≤ 32, p ≤ 16 and
+ * 128·N·r ≤ 1 GiB, so the costs can be raised later without a new version.
  *
  * Chunk sealing: AES-256-GCM with the data key,
  *   nonce(i) = noncePrefix (4 bytes) ‖ u64 big-endian i                          (12 bytes)

@@ -140,18 +140,27 @@ export class KubernetesHost implements Host {
     // The writer gets a PassThrough, as in LocalHost: if the command fails, the writer sees why.
     const stdin = new PassThrough({ highWaterMark: 64 * 1024 });
     stdin.on('error', () => {});
+    // A writer that gave up must not leave the command waiting for bytes that will not come: v5
+    // ends the command's stdin (it reads EOF and decides); v4 cannot, so the command is stopped.
+    let gaveUp = false;
+    let remoteStdin: Writable | undefined;
+    const endRemoteStdin = () => {
+      if (!remoteStdin) return;
+      if (this.protocol === 'v5.channel.k8s.io') remoteStdin.end();
+      else run.terminate();
+    };
+    stdin.on('close', () => {
+      if (stdin.writableFinished) return;
+      gaveUp = true;
+      endRemoteStdin();
+    });
     run.stdin.then(
       (sink) => {
         if (!sink) return;
+        remoteStdin = sink;
         sink.on('error', () => stdin.unpipe(sink));
-        stdin.pipe(sink);
-        // A writer that gave up must not leave the command waiting for bytes that will not come.
-        stdin.on('close', () => {
-          if (stdin.writableFinished) return;
-          // v5 can end stdin (the command reads EOF and decides); v4 cannot, so the command is stopped.
-          if (this.protocol === 'v5.channel.k8s.io') sink.end();
-          else run.terminate();
-        });
+        if (gaveUp) endRemoteStdin();
+        else stdin.pipe(sink);
       },
       () => {},
     );
@@ -284,6 +293,8 @@ export class KubernetesHost implements Host {
         }
         resolveStdin(undefined);
         const outcome = await channel.outcome;
+        // Exit status only once the reader has everything: a caller ends its own stream on it.
+        if (!stdout.readableEnded && !stdout.destroyed) await new Promise((resolve) => stdout.once('end', resolve).once('close', resolve));
         await killing;
         if (options.signal?.aborted) throw cancelled(argv);
         if ('failure' in outcome) throw new BackupError('HOST_COMMAND_FAILED', `${formatCommandLine(argv)} could not be run in ${this.description}: ${outcome.failure}`);
