@@ -44,3 +44,30 @@ export function configInput(flags: Record<string, unknown>) {
     pgBinDir: flags['pg-bin-dir'] as string | undefined,
   };
 }
+
+/**
+ * Where PostgreSQL runs when it is in Kubernetes. Giving any of these selects the pod (through the
+ * exec API) instead of this machine; the defaults are the specification's.
+ */
+export const kubernetesFlags = {
+  namespace: Flags.string({ char: 'n', description: 'Kubernetes namespace of the database pod (default llm-analytics-hub); selects Kubernetes' }),
+  pod: Flags.string({ description: 'Database pod (default timescaledb-0); selects Kubernetes' }),
+  'pod-selector': Flags.string({ description: 'Find the pod by labels instead, e.g. app=timescaledb; selects Kubernetes' }),
+  container: Flags.string({ description: 'Container of the pod (default: its default container)' }),
+  context: Flags.string({ description: 'kubeconfig context (default: the current one)' }),
+  kubeconfig: Flags.string({ description: 'kubeconfig file [env: KUBECONFIG; default ~/.kube/config, or in-cluster]' }),
+};
+
+/** The Kubernetes flags as host options; undefined when none was given (the local host). */
+export function kubernetesInput(flags: Record<string, unknown>) {
+  const names = ['namespace', 'pod', 'pod-selector', 'container', 'context', 'kubeconfig'];
+  if (!names.some((name) => flags[name] !== undefined)) return undefined;
+  return {
+    namespace: flags.namespace as string | undefined,
+    pod: flags.pod as string | undefined,
+    labelSelector: flags['pod-selector'] as string | undefined,
+    container: flags.container as string | undefined,
+    context: flags.context as string | undefined,
+    kubeconfig: flags.kubeconfig as string | undefined,
+  };
+}

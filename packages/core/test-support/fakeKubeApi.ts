@@ -50,8 +50,11 @@ export interface FakeKubeApi {
   /** RBAC of the test identity: e.g. deny('create', 'pods', 'exec'). */
   deny(verb: string, resource: string, subresource?: string): void;
   allowAll(): void;
-  /** Drops the TCP connection of the next exec once it has sent this many stdout bytes. */
-  dropNextExecAfter(bytes: number): void;
+  /**
+   * Drops the TCP connection of the next exec (the next one running `program`, when given) once
+   * it has sent this many stdout bytes: a network failure, with no close frame and no status.
+   */
+  dropNextExecAfter(bytes: number, program?: string): void;
   /** Exec sessions seen (argv of each), for assertions. */
   execs: string[][];
   /** Most bytes queued on an exec socket at once (shows backpressure toward the client). */
@@ -71,7 +74,7 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions): Promise<Fak
   const token = `test-token-${Math.random().toString(36).slice(2)}`;
   const denied = new Set<string>();
   const serverProtocols = options.protocols ?? ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
-  let dropAfter: number | undefined;
+  let dropAfter: { bytes: number; program?: string } | undefined;
   const execs: string[][] = [];
   const stats = { maxQueuedStdoutBytes: 0 };
   const children = new Set<ChildProcess>();
@@ -118,6 +121,10 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions): Promise<Fak
     const url = new URL(req.url ?? '/', 'https://fake');
     const pod = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(url.pathname);
     const podList = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(url.pathname);
+    // Discovery, for kubectl (our own client does not use it). Plain JSON, no aggregated discovery:
+    // clients fall back to it as they do with older API servers.
+    const discovery = discoveryDocument(url.pathname, req.socket.localPort ?? 0);
+    if (req.method === 'GET' && discovery) return send(200, discovery);
     if (req.method === 'GET' && pod) {
       const [namespace, name] = [decodeURIComponent(pod[1]!), decodeURIComponent(pod[2]!)];
       if (denied.has('get pods')) return send(403, forbiddenStatus('get', 'pods', name, namespace));
@@ -148,8 +155,11 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions): Promise<Fak
 
   function runExec(ws: WebSocket, command: string[], withStdin: boolean): void {
     execs.push(command);
-    const drop = dropAfter;
-    dropAfter = undefined;
+    let drop: number | undefined;
+    if (dropAfter && (!dropAfter.program || command.some((arg) => arg === dropAfter!.program || arg.endsWith(`/${dropAfter!.program}`)))) {
+      drop = dropAfter.bytes;
+      dropAfter = undefined;
+    }
     const v5 = ws.protocol === 'v5.channel.k8s.io';
     const owner = runsAsRoot() ? lookupOsUser('postgres') : undefined;
     const pgBin = installedPgBinDirs()[0]?.binDir;
@@ -250,7 +260,7 @@ current-context: ${context}
     },
     deny: (verb, resource, subresource) => denied.add(`${verb} ${resource}${subresource ? `/${subresource}` : ''}`),
     allowAll: () => denied.clear(),
-    dropNextExecAfter: (bytes) => (dropAfter = bytes),
+    dropNextExecAfter: (bytes, program) => (dropAfter = { bytes, program }),
     close: async () => {
       for (const child of children) child.kill('SIGKILL');
       for (const client of wss.clients) client.terminate();
@@ -317,4 +327,30 @@ function signalNumber(signal: NodeJS.Signals): number {
 
 function httpReason(code: number): string {
   return ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' } as Record<number, string>)[code] ?? 'Error';
+}
+
+function discoveryDocument(path: string, port: number): object | undefined {
+  switch (path) {
+    case '/api':
+      return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${port}` }] };
+    case '/apis':
+      return {
+        kind: 'APIGroupList',
+        apiVersion: 'v1',
+        groups: [{ name: 'authorization.k8s.io', versions: [{ groupVersion: 'authorization.k8s.io/v1', version: 'v1' }], preferredVersion: { groupVersion: 'authorization.k8s.io/v1', version: 'v1' } }],
+      };
+    case '/api/v1':
+      return {
+        kind: 'APIResourceList',
+        groupVersion: 'v1',
+        resources: [
+          { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['get', 'list'], shortNames: ['po'] },
+          { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] },
+        ],
+      };
+    case '/apis/authorization.k8s.io/v1':
+      return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'authorization.k8s.io/v1', resources: [{ name: 'selfsubjectaccessreviews', singularName: 'selfsubjectaccessreview', namespaced: false, kind: 'SelfSubjectAccessReview', verbs: ['create'] }] };
+    default:
+      return undefined;
+  }
 }

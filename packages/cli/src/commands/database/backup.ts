@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { backup, planBackup, type BackupType } from '@llm-analytics/core';
 import { BaseCommand } from '../../baseCommand.js';
 import { commandContext } from '../../context.js';
-import { configInput, connectionFlags, databaseFlag, encryptionKeyFlag, outputFlags, repositoryFlags } from '../../flags.js';
+import { configInput, connectionFlags, kubernetesFlags, kubernetesInput, databaseFlag, encryptionKeyFlag, outputFlags, repositoryFlags } from '../../flags.js';
 import { renderBackup, renderBackupPlan } from '../../render/backup.js';
 import { runOperation } from '../../operation.js';
 
@@ -26,13 +26,14 @@ export default class Backup extends BaseCommand {
     'retention-days': Flags.integer({ description: 'Days to keep this backup (default 30)' }),
     'dry-run': Flags.boolean({ description: 'Print the plan (source, destination objects, options); touch nothing' }),
     ...connectionFlags,
+    ...kubernetesFlags,
     ...outputFlags,
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Backup);
     const compression = flags['no-compression'] ? 'none' : (flags.compression as 'zstd' | 'lz4' | 'gzip' | 'none' | undefined);
-    const { config, storage, host } = commandContext({ ...configInput(flags), compression, encryption: flags.encryption, retentionDays: flags['retention-days'] });
+    const { config, storage, host } = commandContext({ ...configInput(flags), compression, encryption: flags.encryption, retentionDays: flags['retention-days'] }, kubernetesInput(flags));
     const options = { config, type: TYPES[flags.type]! };
     if (flags['dry-run']) {
       const plan = planBackup(options, { storage, host });

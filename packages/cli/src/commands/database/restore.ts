@@ -3,7 +3,7 @@ import { BackupError, planRestore, restore } from '@llm-analytics/core';
 import { BaseCommand } from '../../baseCommand.js';
 import { confirmOnTerminal } from '../../confirm.js';
 import { commandContext } from '../../context.js';
-import { configInput, connectionFlags, databaseFlag, encryptionKeyFlag, outputFlags, repositoryFlags } from '../../flags.js';
+import { configInput, connectionFlags, kubernetesFlags, kubernetesInput, databaseFlag, encryptionKeyFlag, outputFlags, repositoryFlags } from '../../flags.js';
 import { renderRestore, renderRestorePlan } from '../../render/restore.js';
 import { runOperation } from '../../operation.js';
 import { pitrFlags, pitrOptions } from '../../pitrFlags.js';
@@ -29,6 +29,7 @@ export default class Restore extends BaseCommand {
     ...repositoryFlags,
     ...encryptionKeyFlag,
     ...connectionFlags,
+    ...kubernetesFlags,
     ...outputFlags,
   };
 
@@ -36,7 +37,7 @@ export default class Restore extends BaseCommand {
     const { flags } = await this.parse(Restore);
     const pgdata = flags.pgdata ?? process.env.PGDATA;
     if (!pgdata) throw new BackupError('INVALID_ARGUMENT', 'No target data directory given.', 'Pass --pgdata DIR (or set PGDATA).');
-    const { config, storage, host } = commandContext(configInput(flags));
+    const { config, storage, host } = commandContext(configInput(flags), kubernetesInput(flags));
     const options = {
       config,
       backupId: flags['backup-id'],
