@@ -7,6 +7,7 @@ import { BackupError } from '../errors.js';
 import { createFrameReader, createFrameWriter } from '../pipeline/index.js';
 import { readSystemIdentifier } from '../postgres/controlFile.js';
 import type { Storage } from '../storage/storage.js';
+import { isPartialName } from '../postgres/lsn.js';
 import { assertArchivableWalName } from './walFileNames.js';
 import { findWalObject, walObjectKey } from './walKeys.js';
 import { walPassphrase } from './walKey.js';
@@ -44,20 +45,38 @@ export async function walPush(options: WalPushOptions, deps: { storage: Storage 
   const passphrase = walPassphrase(config);
   const systemIdentifier = options.systemIdentifier ?? (await readSystemIdentifier(options.pgdata));
   const existing = await findWalObject(deps.storage, systemIdentifier, fileName);
-  if (existing) {
-    const [archived, local] = await Promise.all([archivedSha256(deps.storage, existing, config), fileSha256(path)]);
-    if (archived.sha256 !== local) {
-      throw new BackupError(
-        'OBJECT_EXISTS',
-        `WAL file ${fileName} is already archived at ${deps.storage.location}/${existing.key} with DIFFERENT content; it was not overwritten.`,
-        'Two clusters with the same system identifier archive to one repository, or the archive was altered. Investigate before archiving resumes: PostgreSQL retries this file until it succeeds.',
-      );
-    }
+  if (!existing) return storeWal(deps.storage, path, systemIdentifier, fileName, config, passphrase);
+  const [archived, local] = await Promise.all([archivedSha256(deps.storage, existing, config), fileSha256(path)]);
+  if (archived.sha256 === local) {
     return { fileName, key: existing.key, rawBytes: archived.rawBytes, storedBytes: existing.size, alreadyArchived: true };
   }
+  if (isPartialName(fileName)) {
+    // Two servers promoted from the same point (two PITR restores) each end the old timeline
+    // with a .partial file of the same name and their own content. Recovery never fetches
+    // .partial files, so keep each one, the later under a name carrying its content hash.
+    const alternate = `${fileName}.${local.slice(0, 16)}`;
+    const stored = await findWalObject(deps.storage, systemIdentifier, alternate);
+    if (stored) return { fileName: alternate, key: stored.key, rawBytes: archived.rawBytes, storedBytes: stored.size, alreadyArchived: true };
+    return storeWal(deps.storage, path, systemIdentifier, alternate, config, passphrase);
+  }
+  throw new BackupError(
+    'OBJECT_EXISTS',
+    `WAL file ${fileName} is already archived at ${deps.storage.location}/${existing.key} with DIFFERENT content; it was not overwritten.`,
+    'Two clusters with the same system identifier archive to one repository, or the archive was altered. Investigate before archiving resumes: PostgreSQL retries this file until it succeeds.',
+  );
+}
+
+async function storeWal(
+  storage: Storage,
+  path: string,
+  systemIdentifier: string,
+  fileName: string,
+  config: ResolvedConfig,
+  passphrase: string | undefined,
+): Promise<WalPushResult> {
   const key = walObjectKey(systemIdentifier, fileName, config.compression, passphrase !== undefined);
   const writer = createFrameWriter({ compression: config.compression, passphrase, workers: 0 });
-  const upload = deps.storage.put(key, writer);
+  const upload = storage.put(key, writer);
   await Promise.all([pipeline(createReadStream(path), writer), upload]);
   const summary = writer.summary();
   return { fileName, key, rawBytes: summary.rawBytes, storedBytes: summary.storedBytes, alreadyArchived: false };
