@@ -1,13 +1,13 @@
-import { KubernetesHost, LocalHost, openStorage, resolveConfig, type ConfigInput, type Host, type KubernetesHostOptions, type ResolvedConfig } from '@llm-analytics/core';
+import { LocalHost, openKubernetesHost, openStorage, resolveConfig, type ConfigInput, type Host, type KubernetesHostOptions, type ResolvedConfig } from '@llm-analytics/core';
 
 /**
  * Everything a command needs from core, built from its flags once. With Kubernetes options
  * (-n, --pod, ...) PostgreSQL is in a pod and commands run there through the exec API; without,
  * on this machine.
  */
-export function commandContext(input: ConfigInput, kubernetes?: KubernetesHostOptions) {
+export async function commandContext(input: ConfigInput, kubernetes?: KubernetesHostOptions) {
   const config: ResolvedConfig = resolveConfig(input);
   const storage = openStorage(config.repository);
-  const host: Host = kubernetes ? new KubernetesHost({ ...kubernetes, pgBinDir: config.pgBinDir }) : new LocalHost({ pgBinDir: config.pgBinDir });
+  const host: Host = kubernetes ? await openKubernetesHost({ ...kubernetes, pgBinDir: config.pgBinDir }) : new LocalHost({ pgBinDir: config.pgBinDir });
   return { config, storage, host };
 }

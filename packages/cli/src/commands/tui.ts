@@ -19,7 +19,7 @@ export default class Tui extends BaseCommand {
     // React's production build: the development build checks every render and is several times slower.
     process.env.NODE_ENV ??= 'production';
     const { coreDeps, runTui } = await import('@llm-analytics/tui');
-    const context = commandContext(configInput(flags));
+    const context = await commandContext(configInput(flags));
     // A point-in-time restore replays WAL through this CLI's wal-fetch, as `database restore` does.
     const { walFetchCommand } = pitrOptions({ 'encryption-key-file': flags['encryption-key-file'] }, context.config);
     await runTui(coreDeps({ ...context, walFetchCommand }));

@@ -11,7 +11,7 @@ export default class ArchiveStatus extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(ArchiveStatus);
-    const { config, storage, host } = commandContext(configInput(flags));
+    const { config, storage, host } = await commandContext(configInput(flags));
     // The server's own counters when it can be reached (PGHOST/PGPORT or flags).
     const withServer = Boolean(config.connection.host || config.connection.port);
     const status = await archiveStatus(storage, withServer ? { connection: config.connection, host, binDir: config.pgBinDir } : {});

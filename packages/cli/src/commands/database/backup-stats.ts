@@ -12,7 +12,7 @@ export default class BackupStats extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(BackupStats);
-    const { config, storage } = commandContext(configInput(flags));
+    const { config, storage } = await commandContext(configInput(flags));
     const backups = await listBackups(storage, { database: flags.database });
     const stats = backupStats(backups);
     const repository = await repositoryStats(storage, backups);

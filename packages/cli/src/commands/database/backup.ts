@@ -33,7 +33,7 @@ export default class Backup extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Backup);
     const compression = flags['no-compression'] ? 'none' : (flags.compression as 'zstd' | 'lz4' | 'gzip' | 'none' | undefined);
-    const { config, storage, host } = commandContext({ ...configInput(flags), compression, encryption: flags.encryption, retentionDays: flags['retention-days'] }, kubernetesInput(flags));
+    const { config, storage, host } = await commandContext({ ...configInput(flags), compression, encryption: flags.encryption, retentionDays: flags['retention-days'] }, kubernetesInput(flags));
     const options = { config, type: TYPES[flags.type]! };
     if (flags['dry-run']) {
       const plan = planBackup(options, { storage, host });

@@ -23,7 +23,7 @@ export default class Expire extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Expire);
-    const { storage } = commandContext(configInput(flags));
+    const { storage } = await commandContext(configInput(flags));
     const plan = await planRepositoryExpire({ retentionDays: flags['retention-days'], database: flags.database }, { storage });
     const nothing = plan.delete.length === 0 && plan.deleteWal.length === 0;
     if (!flags['dry-run'] && !nothing && !flags.force) {

@@ -19,7 +19,7 @@ export default class ListBackups extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(ListBackups);
-    const { config, storage } = commandContext(configInput(flags));
+    const { config, storage } = await commandContext(configInput(flags));
     // Without -d every database's backups are listed; with it, only that database's.
     const all = await listBackups(storage, { database: flags.database });
     const backups = flags.limit ? all.slice(0, flags.limit) : all;

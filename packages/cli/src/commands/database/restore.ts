@@ -37,7 +37,7 @@ export default class Restore extends BaseCommand {
     const { flags } = await this.parse(Restore);
     const pgdata = flags.pgdata ?? process.env.PGDATA;
     if (!pgdata) throw new BackupError('INVALID_ARGUMENT', 'No target data directory given.', 'Pass --pgdata DIR (or set PGDATA).');
-    const { config, storage, host } = commandContext(configInput(flags), kubernetesInput(flags));
+    const { config, storage, host } = await commandContext(configInput(flags), kubernetesInput(flags));
     const options = {
       config,
       backupId: flags['backup-id'],

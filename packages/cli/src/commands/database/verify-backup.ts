@@ -30,7 +30,7 @@ export default class VerifyBackup extends BaseCommand {
     const { flags } = await this.parse(VerifyBackup);
     if (!flags['backup-id'] && !flags.all) throw new BackupError('INVALID_ARGUMENT', 'Which backup? Pass --backup-id ID or --all.', 'Run list-backups to see the ids.');
     if (flags['test-namespace']) throw new BackupError('INVALID_ARGUMENT', 'Test restores into a Kubernetes namespace are not available yet.', 'Use --test-restore with --scratch-dir for a local test restore.');
-    const { config, storage, host } = commandContext(configInput(flags));
+    const { config, storage, host } = await commandContext(configInput(flags));
     const options = { config, testRestore: flags['test-restore'], scratchDir: flags['scratch-dir'], record: !flags['no-record'] };
     const results = await runOperation(flags.json, async (signal, progress): Promise<VerifyResult[]> => {
       if (flags.all) {
