@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+// The AWS SDK versions are pinned and support Node 20; its notice about future releases is noise.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const core = 'packages/core';
 // Starts the S3 API server (OpenStack Swift + s3api) once for the projects that need it.
 const s3GlobalSetup = `${core}/test-support/s3GlobalSetup.ts`;
