@@ -15,7 +15,11 @@ import { asDecodeError, invalidPipelineOption } from './pipelineErrors.js';
 export const ZSTD_FRAME_PARAMETERS = { checksumFlag: true, contentSizeFlag: true } as const;
 export const LZ4_FRAME_OPTIONS = { contentChecksum: true } as const;
 
-/** zstd 1 keeps up with pg_basebackup on two cores (see the report); gzip 6 is gzip's own default. */
+/**
+ * zstd 1: on a 640 MB pg_basebackup tar, level 3 cost ~1.3x the CPU of level 1 for a 3% smaller
+ * object, and on two cores level 1 with two workers already trails pg_basebackup (≈300 vs
+ * ≈540 MB/s). gzip 6 is gzip's own default.
+ */
 export const DEFAULT_LEVELS: Record<Compression, number> = { zstd: 1, gzip: 6, lz4: 0, none: 0 };
 
 const LEVEL_RANGES: Partial<Record<Compression, [number, number]>> = { zstd: [-7, 19], gzip: [0, 9] };
