@@ -88,6 +88,10 @@ echo "(vs limit: throughput relative to the raw pipeline; 1.00 = as fast. Target
 echo
 bash scripts/bench/wal.sh
 
+# Restore + replay of 1 GiB of archived WAL, wal-fetch beside cp (scripts/bench/replay.sh).
+echo
+bash scripts/bench/replay.sh
+
 # HTTP API: GET /v1/backups?limit=50 over 1,000 backups, 50 clients (scripts/bench/api.sh).
 echo
 bash scripts/bench/api.sh
