@@ -89,11 +89,12 @@ export async function backup(options: BackupOptions, deps: BackupDeps): Promise<
     progress({ phase: 'backup', message });
   };
 
-  await storage.check();
+  // Independent round trips (repository, database): asked at once.
+  const [, source] = await Promise.all([storage.check(), readSourceFacts(deps.host, config)]);
   // One backup of a database at a time, across processes and machines (catalog/lock.ts).
   const lock = await acquireBackupLock(storage, config.database, { owner: options.lockOwner, now });
   try {
-    return await lockedBackup(options, deps, plan.encrypted, say, messages);
+    return await lockedBackup(options, deps, source, plan.encrypted, say, messages);
   } finally {
     await lock.release();
   }
@@ -102,6 +103,7 @@ export async function backup(options: BackupOptions, deps: BackupDeps): Promise<
 async function lockedBackup(
   options: BackupOptions,
   deps: BackupDeps,
+  source: SourceFacts,
   encrypted: boolean,
   say: (message: string) => void,
   messages: string[],
@@ -109,14 +111,12 @@ async function lockedBackup(
   const { config, signal } = options;
   const { storage, host } = deps;
   const now = deps.now ?? (() => new Date());
-  const plan = { encrypted };
-  const source = await readSourceFacts(host, config);
   say(`Connected to PostgreSQL ${source.server.version} on ${host.description}`);
 
   const started = now();
   const id = newBackupId(config.database, started);
-  const dataKey = baseDataKey(id, config.compression, plan.encrypted);
-  const metadata: BackupMetadata = initialMetadata(id, options, source, storage, host, started, plan.encrypted);
+  const dataKey = baseDataKey(id, config.compression, encrypted);
+  const metadata: BackupMetadata = initialMetadata(id, options, source, storage, host, started, encrypted);
   await writeMetadata(storage, metadata);
   say(`Backup ${id} started`);
 
