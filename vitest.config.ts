@@ -42,6 +42,9 @@ export default defineConfig({
           name: 'tui',
           root: 'packages/tui',
           include: ['test/**/*.test.{ts,tsx}'],
+          // Ink renders only a final frame when CI is set; these tests watch every frame, as a person
+          // at a terminal does (CI runs `bash .ci/run` with CI=true).
+          env: { CI: 'false', CONTINUOUS_INTEGRATION: 'false' },
           testTimeout: 300_000,
           hookTimeout: 300_000,
           fileParallelism: false,

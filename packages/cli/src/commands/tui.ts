@@ -18,6 +18,12 @@ export default class Tui extends BaseCommand {
     const { flags } = await this.parse(Tui);
     // React's production build: the development build checks every render and is several times slower.
     process.env.NODE_ENV ??= 'production';
+    // Ink draws only a final frame when CI/CONTINUOUS_INTEGRATION is set (read once, at import).
+    // On a real terminal a person is watching, whatever the environment says: draw every frame.
+    if (process.stdin.isTTY && process.stdout.isTTY) {
+      delete process.env.CI;
+      delete process.env.CONTINUOUS_INTEGRATION;
+    }
     const { coreDeps, runTui } = await import('@llm-analytics/tui');
     const context = await commandContext(configInput(flags));
     // A point-in-time restore replays WAL through this CLI's wal-fetch, as `database restore` does.
