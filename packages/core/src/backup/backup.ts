@@ -10,6 +10,7 @@ import { hostPgTool } from '../host/pgBinaries.js';
 import { createFrameWriter } from '../pipeline/index.js';
 import { baseBackupArgv, baseBackupEnv } from '../postgres/basebackup.js';
 import { describeBackupStream, type BackupStreamFacts } from './backupStream.js';
+import { initialMetadata } from './initialMetadata.js';
 import { readSourceFacts, type SourceFacts } from './sourceFacts.js';
 import { restorePointBackup } from './restorePoint.js';
 import type { ProgressSink } from '../progress.js';
@@ -17,7 +18,6 @@ import { noProgress } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
 import { TarWalker } from '../tar/tarWalker.js';
 import type { BackupMetadata, BackupType } from '../types/metadata.js';
-import { BACKUP_FORMAT_VERSION } from '../types/metadata.js';
 
 export interface BackupOptions {
   config: ResolvedConfig;
@@ -175,40 +175,6 @@ async function streamBaseBackup(options: BackupOptions, deps: BackupDeps, id: st
   return { stored: writer.summary(), walPosition: facts, serverSideEncryption: appliedServerSideEncryption(storage, config) };
 }
 
-function initialMetadata(
-  id: string,
-  options: BackupOptions,
-  source: SourceFacts,
-  storage: Storage,
-  host: Host,
-  started: Date,
-  encrypted: boolean,
-): BackupMetadata {
-  const { config } = options;
-  return {
-    formatVersion: BACKUP_FORMAT_VERSION,
-    id,
-    database: config.database,
-    type: options.type,
-    status: 'InProgress',
-    startTime: started.toISOString(),
-    postgresVersion: source.server.version,
-    postgresVersionNum: source.server.versionNum,
-    systemIdentifier: source.server.systemIdentifier ?? undefined,
-    timescaledbVersion: source.server.timescaledbVersion,
-    source: host.description,
-    location: storage.location,
-    compression: config.compression,
-    encrypted,
-    sizeBytes: 0,
-    storedSizeBytes: 0,
-    objects: [],
-    retentionDays: config.retentionDays,
-    tableCount: source.stats.tableCount,
-    databaseSizeBytes: source.stats.databaseSizeBytes,
-    hypertableCount: source.stats.hypertableCount ?? undefined,
-  };
-}
 
 /** A failed backup keeps its metadata (status Failed, with the error) and loses its data. */
 async function markFailed(storage: Storage, metadata: BackupMetadata, dataKey: string, error: BackupError, at: Date): Promise<void> {

@@ -5,10 +5,10 @@ import { compareLsn } from '../postgres/lsn.js';
 import { queryRow } from '../postgres/psql.js';
 import { noProgress } from '../progress.js';
 import type { BackupMetadata } from '../types/metadata.js';
-import { BACKUP_FORMAT_VERSION } from '../types/metadata.js';
 import { listArchivedWal, walChainFrom } from '../wal/walChain.js';
 import { findWalObject } from '../wal/walKeys.js';
 import type { BackupDeps, BackupOptions, BackupResult } from './backup.js';
+import { initialMetadata } from './initialMetadata.js';
 import { readSourceFacts } from './sourceFacts.js';
 
 /** How long an incremental waits for archive_command to store the segment it just closed. */
@@ -46,30 +46,11 @@ export async function restorePointBackup(options: BackupOptions, deps: BackupDep
   const started = now();
   const id = newBackupId(config.database, started);
   const metadata: BackupMetadata = {
-    formatVersion: BACKUP_FORMAT_VERSION,
-    id,
-    database: config.database,
-    type: options.type,
-    status: 'InProgress',
+    ...initialMetadata(id, options, source, storage, host, started, config.encryption),
     parentId: parent.id,
-    startTime: started.toISOString(),
     startLsn: parent.endLsn,
     startWalSegment: full.endWalSegment,
-    postgresVersion: source.server.version,
-    postgresVersionNum: source.server.versionNum,
     systemIdentifier,
-    timescaledbVersion: source.server.timescaledbVersion,
-    source: host.description,
-    location: storage.location,
-    compression: config.compression,
-    encrypted: config.encryption,
-    sizeBytes: 0,
-    storedSizeBytes: 0,
-    objects: [],
-    retentionDays: config.retentionDays,
-    tableCount: source.stats.tableCount,
-    databaseSizeBytes: source.stats.databaseSizeBytes,
-    hypertableCount: source.stats.hypertableCount ?? undefined,
   };
   await writeMetadata(storage, metadata);
   say(`${options.type} backup ${id} started (parent ${parent.id})`);

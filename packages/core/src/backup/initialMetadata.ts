@@ -1,0 +1,42 @@
+import type { Host } from '../host/host.js';
+import type { Storage } from '../storage/storage.js';
+import type { BackupMetadata } from '../types/metadata.js';
+import { BACKUP_FORMAT_VERSION } from '../types/metadata.js';
+import type { BackupOptions } from './backup.js';
+import type { SourceFacts } from './sourceFacts.js';
+
+/** backup.json as a backup starts (status InProgress): what every backup type records of its source. */
+export function initialMetadata(
+  id: string,
+  options: BackupOptions,
+  source: SourceFacts,
+  storage: Storage,
+  host: Host,
+  started: Date,
+  encrypted: boolean,
+): BackupMetadata {
+  const { config } = options;
+  return {
+    formatVersion: BACKUP_FORMAT_VERSION,
+    id,
+    database: config.database,
+    type: options.type,
+    status: 'InProgress',
+    startTime: started.toISOString(),
+    postgresVersion: source.server.version,
+    postgresVersionNum: source.server.versionNum,
+    systemIdentifier: source.server.systemIdentifier ?? undefined,
+    timescaledbVersion: source.server.timescaledbVersion,
+    source: host.description,
+    location: storage.location,
+    compression: config.compression,
+    encrypted,
+    sizeBytes: 0,
+    storedSizeBytes: 0,
+    objects: [],
+    retentionDays: config.retentionDays,
+    tableCount: source.stats.tableCount,
+    databaseSizeBytes: source.stats.databaseSizeBytes,
+    hypertableCount: source.stats.hypertableCount ?? undefined,
+  };
+}
