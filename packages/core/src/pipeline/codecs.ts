@@ -9,7 +9,7 @@ import { asDecodeError, invalidPipelineOption } from './pipelineErrors.js';
 /**
  * Per-frame codecs. The frame parameters below are part of the stored format (format.ts): the
  * zstd content checksum and LZ4 content checksum are what make a flipped byte in an unencrypted
- * object an error instead of silently wrong data. The worker pool (compressionPool.ts) applies
+ * object an error instead of silently wrong data. The worker pool (codecPool.ts) applies
  * the same parameters; a test checks both produce identical bytes.
  */
 export const ZSTD_FRAME_PARAMETERS = { checksumFlag: true, contentSizeFlag: true } as const;

@@ -1,6 +1,6 @@
 import type { Compression } from '../types/metadata.js';
 import { encodeFrame } from './codecs.js';
-import { CompressionPool, defaultPoolSize, sharedCompressionPool, type EncodedFrame } from './compressionPool.js';
+import { CodecPool, defaultPoolSize, sharedCodecPool, type EncodedFrame } from './codecPool.js';
 
 /** Where a writer's frames get compressed, and how many may be compressing at once. */
 export interface FrameEncoder {
@@ -24,7 +24,7 @@ export function createFrameEncoder(compression: Compression, level: number, work
     };
   }
   const isShared = workers === defaultPoolSize();
-  const pool = isShared ? sharedCompressionPool() : new CompressionPool(workers);
+  const pool = isShared ? sharedCodecPool() : new CodecPool(workers);
   return {
     parallelism: workers,
     encode: (frame) => pool.encode(compression, level, frame),

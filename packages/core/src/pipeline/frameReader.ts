@@ -3,6 +3,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { BackupError, asBackupError } from '../errors.js';
 import type { Compression } from '../types/metadata.js';
 import { cancelOnAbort } from './cancellation.js';
+import { sharedCodecPool } from './codecPool.js';
 import { ENCRYPTION_MAGIC, isEncrypted } from './format.js';
 import { dataCorrupt, passphraseMissing } from './pipelineErrors.js';
 import { ProgressThrottle, type RawProgress } from './progressThrottle.js';
@@ -24,6 +25,11 @@ export interface FrameReaderOptions {
   signal?: AbortSignal;
   /** Called with the raw bytes produced so far, at most every few MiB and once at the end. */
   onProgress?: RawProgress;
+  /**
+   * Decode zstd frames on the shared worker pool, in parallel. For whole backups; small
+   * objects such as WAL segments are faster decoded inline.
+   */
+  parallel?: boolean;
 }
 
 export interface FrameReaderSummary {
@@ -65,7 +71,7 @@ class FrameReaderStream extends Transform implements FrameReader {
       this.rawBytes += raw.length;
       this.push(raw);
       this.progress.update(this.rawBytes);
-    });
+    }, options.parallel ? sharedCodecPool() : undefined);
     this.progress = new ProgressThrottle(options.onProgress);
     this.detachAbort = cancelOnAbort(this, options.signal);
   }

@@ -5,7 +5,7 @@ import type { Compression, FrameIndexEntry } from '../types/metadata.js';
 import { cancelOnAbort } from './cancellation.js';
 import { resolveLevel } from './codecs.js';
 import { createObjectKey, sealChunk, type ObjectKey } from './encryption.js';
-import { frameCapacity } from './compressionPool.js';
+import { frameCapacity } from './codecPool.js';
 import { createFrameEncoder, type FrameEncoder } from './frameEncoder.js';
 import { DEFAULT_FRAME_SIZE, MAX_FRAME_SIZE, MIN_FRAME_SIZE } from './format.js';
 import { invalidPipelineOption, passphraseMissing } from './pipelineErrors.js';

@@ -4,7 +4,9 @@ import { decompressFrameSync } from 'lz4-napi';
 import zstdBinding from 'zstd-napi/binding.js';
 import type { Compression } from '../types/metadata.js';
 import { MAX_CHUNK_CIPHERTEXT_LENGTH } from './format.js';
+import { decodesOnWorkers, type CodecPool } from './codecPool.js';
 import { Lz4FrameSplitter } from './lz4FrameSplitter.js';
+import { ZstdFrameSplitter } from './zstdFrameSplitter.js';
 import { asDecodeError, dataCorrupt } from './pipelineErrors.js';
 
 /**
@@ -20,7 +22,13 @@ export interface StreamDecoder {
 
 export type Emit = (raw: Buffer) => void;
 
-export function createStreamDecoder(compression: Compression, emit: Emit): StreamDecoder {
+/**
+ * `pool` decodes zstd frames on worker threads, several at once, emitting them in order:
+ * for whole backups, where the codec would otherwise hold the main thread. Small objects (WAL
+ * segments) decode inline: a worker hop costs more than it saves there.
+ */
+export function createStreamDecoder(compression: Compression, emit: Emit, pool?: CodecPool): StreamDecoder {
+  if (pool && decodesOnWorkers(compression)) return new ParallelFrameDecoder(compression, pool, emit);
   switch (compression) {
     case 'zstd':
       return new ZstdStreamDecoder(emit);
@@ -129,5 +137,51 @@ class GzipStreamDecoder implements StreamDecoder {
 
   destroy(): void {
     this.gunzip.destroy();
+  }
+}
+
+/**
+ * Cuts the stored stream into frames and decodes them on the pool's workers, with one frame per
+ * worker plus one more in flight (two per worker only added memory: the main thread keeps up);
+ * raw frames are emitted in stored order. `write` resolves once there is room for more, so memory
+ * stays bounded by the frames in flight.
+ */
+class ParallelFrameDecoder implements StreamDecoder {
+  private readonly splitter: ZstdFrameSplitter;
+  private readonly inFlight: Promise<Buffer>[] = [];
+  private readonly maxInFlight: number;
+
+  constructor(
+    private readonly compression: 'zstd',
+    private readonly pool: CodecPool,
+    private readonly emit: Emit,
+  ) {
+    this.splitter = new ZstdFrameSplitter(MAX_CHUNK_CIPHERTEXT_LENGTH);
+    this.maxInFlight = pool.size + 1;
+  }
+
+  async write(stored: Buffer): Promise<void> {
+    for (const frame of this.splitter.push(stored)) {
+      const decoded = this.pool.decode(this.compression, frame);
+      // Awaited in order below; until then a failure must not count as unhandled.
+      decoded.catch(() => {});
+      this.inFlight.push(decoded);
+      if (this.inFlight.length >= this.maxInFlight) await this.emitOldest();
+    }
+  }
+
+  async end(): Promise<void> {
+    this.splitter.finish();
+    while (this.inFlight.length > 0) await this.emitOldest();
+  }
+
+  destroy(): void {
+    this.inFlight.length = 0;
+  }
+
+  private async emitOldest(): Promise<void> {
+    const raw = await (this.inFlight[0] as Promise<Buffer>);
+    this.inFlight.shift();
+    if (raw.length > 0) this.emit(raw);
   }
 }

@@ -28,6 +28,7 @@ export async function extractBackup(
     compression: metadata.compression,
     passphrase: metadata.encrypted ? deps.passphrase : undefined,
     expectedSha256: object.sha256,
+    parallel: true,
     signal: deps.signal,
     onProgress: (bytes: number) => deps.progress({ phase: 'restore', bytes, totalBytes: object.rawSize }),
   });

@@ -61,6 +61,7 @@ function startDecoder(metadata: BackupMetadata, deps: { passphrase?: string; sig
     compression: metadata.compression,
     passphrase: metadata.encrypted ? deps.passphrase : undefined,
     encrypted: metadata.encrypted,
+    parallel: true,
     signal: deps.signal,
   });
   const files = new Map<string, FileDigest>();

@@ -67,8 +67,24 @@ export interface ReadOutcome {
   error?: unknown;
 }
 
-/** Reads a stored object, collecting whatever raw output came before any error. */
+/**
+ * Reads a stored object, collecting whatever raw output came before any error. Unless the caller
+ * picks a mode, it reads twice, decoding inline and on the worker pool, and fails unless both agree:
+ * the same raw bytes, or an error with the same code. So every pipeline test covers both decoders.
+ */
 export async function readObject(stored: Buffer, options: FrameReaderOptions, pieceSize?: number): Promise<ReadOutcome> {
+  if (options.parallel !== undefined) return readOnce(stored, options, pieceSize);
+  const inline = await readOnce(stored, { ...options, parallel: false }, pieceSize);
+  const parallel = await readOnce(stored, { ...options, parallel: true }, pieceSize);
+  const codeOf = (outcome: ReadOutcome): string | undefined => (outcome.error === undefined ? undefined : String((outcome.error as { code?: unknown }).code));
+  if (codeOf(inline) !== codeOf(parallel)) {
+    throw new Error(`inline and parallel decoding disagree: ${codeOf(inline) ?? 'success'} vs ${codeOf(parallel) ?? 'success'} (${String(parallel.error ?? inline.error)})`);
+  }
+  if (inline.error === undefined && !inline.raw.equals(parallel.raw)) throw new Error('inline and parallel decoding produced different bytes');
+  return inline;
+}
+
+async function readOnce(stored: Buffer, options: FrameReaderOptions, pieceSize?: number): Promise<ReadOutcome> {
   const reader = createFrameReader(options);
   const sink = new Collector();
   try {

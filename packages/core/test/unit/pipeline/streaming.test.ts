@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { createFrameReader, createFrameWriter } from '../../../src/pipeline/index.js';
-import { PASSPHRASE, readObject, sampleData, writeObject } from './pipelineHelpers.js';
+import { PASSPHRASE, pieces, readObject, sampleData, writeObject } from './pipelineHelpers.js';
 
 const MiB = 1024 * 1024;
 const POOL = sampleData(9 * MiB, 51);
@@ -38,7 +38,7 @@ function hashingSink(): { stream: Writable; digest: () => string } {
 }
 
 describe('memory', () => {
-  it('stays flat: 300 MB through encrypting writer → reader grows RSS by less than 150 MB', async () => {
+  it.each([false, true])('stays flat: 300 MB through encrypting writer → reader (parallel decode: %s) grows RSS by less than 150 MB', async (parallel) => {
     const before = process.memoryUsage().rss;
     let peak = before;
     const sampler = setInterval(() => {
@@ -50,7 +50,7 @@ describe('memory', () => {
       await pipeline(
         source.stream,
         createFrameWriter({ compression: 'zstd', passphrase: PASSPHRASE }),
-        createFrameReader({ compression: 'zstd', passphrase: PASSPHRASE }),
+        createFrameReader({ compression: 'zstd', passphrase: PASSPHRASE, parallel }),
         sink.stream,
       );
     } finally {
@@ -79,6 +79,25 @@ describe('memory', () => {
     expect(source.produced()).toBe(64 * MiB);
     expect(writer.summary().rawBytes).toBe(64 * MiB);
   }, 60_000);
+  it('reader decoding on workers stops taking input when nobody reads its output, and resumes when read', async () => {
+    const frameSize = 256 * 1024;
+    const { stored } = await writeObject(sampleData(48 * MiB, 5), { compression: 'zstd', frameSize }, MiB);
+    const reader = createFrameReader({ compression: 'zstd', parallel: true });
+    let taken = 0;
+    const source = Readable.from(pieces(stored, 64 * 1024)).on('data', (piece: Buffer) => (taken += piece.length));
+    source.pipe(reader);
+    let last = -1;
+    while (last !== taken) {
+      last = taken;
+      await sleep(200);
+    }
+    expect(last).toBeGreaterThan(0);
+    expect(last).toBeLessThan(stored.length / 2);
+    const drained = hashingSink();
+    await pipeline(reader, drained.stream);
+    expect(taken).toBe(stored.length);
+    expect(reader.summary().rawBytes).toBe(48 * MiB);
+  });
 });
 
 describe('progress', () => {
@@ -87,8 +106,10 @@ describe('progress', () => {
     const written: number[] = [];
     const { stored } = await writeObject(input, { compression: 'lz4', onProgress: (bytes) => written.push(bytes) }, MiB);
     const read: number[] = [];
-    await readObject(stored, { compression: 'lz4', onProgress: (bytes) => read.push(bytes) }, MiB);
-    for (const reports of [written, read]) {
+    await readObject(stored, { compression: 'lz4', parallel: false, onProgress: (bytes) => read.push(bytes) }, MiB);
+    const readInParallel: number[] = [];
+    await readObject(stored, { compression: 'lz4', parallel: true, onProgress: (bytes) => readInParallel.push(bytes) }, MiB);
+    for (const reports of [written, read, readInParallel]) {
       expect(reports.at(-1)).toBe(input.length);
       expect(reports.length).toBeGreaterThanOrEqual(3);
       expect(reports.length).toBeLessThanOrEqual(6);
