@@ -10,7 +10,7 @@ import { hostPgTool } from '../host/pgBinaries.js';
 import { createFrameWriter } from '../pipeline/index.js';
 import { baseBackupArgv, baseBackupEnv } from '../postgres/basebackup.js';
 import { describeBackupStream, type BackupStreamFacts } from './backupStream.js';
-import { initialMetadata } from './initialMetadata.js';
+import { completedStatus, failedMetadata, initialMetadata } from './initialMetadata.js';
 import { readSourceFacts, type SourceFacts } from './sourceFacts.js';
 import { restorePointBackup } from './restorePoint.js';
 import type { ProgressSink } from '../progress.js';
@@ -125,9 +125,7 @@ async function lockedBackup(
     const ended = now();
     const completed: BackupMetadata = {
       ...metadata,
-      status: 'Completed',
-      endTime: ended.toISOString(),
-      durationSeconds: (ended.getTime() - started.getTime()) / 1000,
+      ...completedStatus(metadata, ended),
       ...facts.walPosition,
       sizeBytes: facts.stored.rawBytes,
       storedSizeBytes: facts.stored.storedBytes,
@@ -178,9 +176,8 @@ async function streamBaseBackup(options: BackupOptions, deps: BackupDeps, id: st
 
 /** A failed backup keeps its metadata (status Failed, with the error) and loses its data. */
 async function markFailed(storage: Storage, metadata: BackupMetadata, dataKey: string, error: BackupError, at: Date): Promise<void> {
-  const failed: BackupMetadata = { ...metadata, status: 'Failed', endTime: at.toISOString(), error: { code: error.code, message: error.message } };
   await storage.delete([dataKey]).catch(() => {});
-  await writeMetadata(storage, failed).catch(() => {});
+  await writeMetadata(storage, failedMetadata(metadata, error, at)).catch(() => {});
 }
 
 /** Encryption is on by default; without a key that is an error, never a silent plaintext backup. */

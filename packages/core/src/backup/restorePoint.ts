@@ -8,7 +8,7 @@ import type { BackupMetadata } from '../types/metadata.js';
 import { listArchivedWal, walChainFrom } from '../wal/walChain.js';
 import { findWalObject } from '../wal/walKeys.js';
 import type { BackupDeps, BackupOptions, BackupResult } from './backup.js';
-import { initialMetadata } from './initialMetadata.js';
+import { completedStatus, failedMetadata, initialMetadata } from './initialMetadata.js';
 import { readSourceFacts } from './sourceFacts.js';
 
 /** How long an incremental waits for archive_command to store the segment it just closed. */
@@ -78,9 +78,7 @@ export async function restorePointBackup(options: BackupOptions, deps: BackupDep
     const ended = now();
     const completed: BackupMetadata = {
       ...metadata,
-      status: 'Completed',
-      endTime: ended.toISOString(),
-      durationSeconds: (ended.getTime() - started.getTime()) / 1000,
+      ...completedStatus(metadata, ended),
       endLsn: point.lsn,
       timeline: Number.parseInt(point.segment.slice(0, 8), 16),
       endWalSegment: point.segment,
@@ -92,7 +90,7 @@ export async function restorePointBackup(options: BackupOptions, deps: BackupDep
     return { metadata: completed, messages };
   } catch (caught) {
     const error = asBackupError(caught);
-    await writeMetadata(storage, { ...metadata, status: 'Failed', endTime: now().toISOString(), error: { code: error.code, message: error.message } }).catch(() => {});
+    await writeMetadata(storage, failedMetadata(metadata, error, now())).catch(() => {});
     throw error;
   }
 }

@@ -13,6 +13,11 @@ const READ_BYTES = 1024 * 1024;
  * a crash leaves debris in one known place, and never under a key. Keys in it are refused.
  */
 const TEMP_DIR = '.tmp';
+/**
+ * A temp file untouched for this long belongs to a writer that died (a live one writes to it all
+ * the time, and fsyncs and renames it within seconds of its last byte): check() removes it.
+ */
+const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
 
 /**
  * A repository in a local directory: the embedded default. Keys map to files under the root;
@@ -114,11 +119,23 @@ export class FsStorage implements Storage {
     for (const dir of touched) await this.pruneEmptyDirs(dir);
   }
 
+  /** Checks the root is writable, and sweeps temp files a crashed writer left (see STALE_TEMP_MS). */
   async check(): Promise<void> {
     try {
       await this.writeTemp(Buffer.from('check\n'), undefined, `Checking ${this.root}`).then((temp) => rm(temp.path));
     } catch (error) {
       throw this.fsError(error, 'checking the repository directory', this.root);
+    }
+    await this.sweepStaleTemps().catch(() => {});
+  }
+
+  private async sweepStaleTemps(): Promise<void> {
+    const tempDir = join(this.root, TEMP_DIR);
+    const cutoff = Date.now() - STALE_TEMP_MS;
+    for (const name of await readdir(tempDir)) {
+      const path = join(tempDir, name);
+      const info = await stat(path).catch(() => undefined);
+      if (info?.isFile() && info.mtimeMs < cutoff) await rm(path, { force: true });
     }
   }
 

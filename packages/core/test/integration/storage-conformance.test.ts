@@ -1,5 +1,5 @@
 import { createCipheriv, createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -231,6 +231,19 @@ describe('FsStorage specifics', () => {
     const storage = new FsStorage(dir);
     await expect(storage.put('.tmp/x', Buffer.from('x'))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect(await listKeys(storage, '.tmp/')).toEqual([]);
+  });
+
+  it('check() removes temp files a crashed writer left more than a day ago, and only those', async () => {
+    const storage = new FsStorage(dir);
+    await storage.check();
+    const stale = join(dir, '.tmp', 'crashed-writer');
+    const live = join(dir, '.tmp', 'writer-in-progress');
+    await writeFile(stale, 'half an object');
+    await writeFile(live, 'an object being written');
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    await utimes(stale, twoDaysAgo, twoDaysAgo);
+    await storage.check();
+    expect(await readdir(join(dir, '.tmp'))).toEqual(['writer-in-progress']);
   });
 
   it('fails check() with STORAGE_ERROR when the root is a file', async () => {
