@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Restore + WAL replay: a full backup, then REPLAY_SEGMENTS (default 64 = 1 GiB) of WAL archived both
-# by wal-push and by cp; restore the backup twice and time until the server has replayed everything
-# and promoted: once as `llm-analytics database restore` does it (restore_command = wal-fetch), once
-# with restore_command = cp from the local archive. Printed, never asserted.
+# by wal-push and by cp; restore the backup three times and time until the server has replayed
+# everything and promoted: as `llm-analytics database restore` does it (restore_command = wal-fetch)
+# with prefetch (the default) and without (BACKUP_WAL_PREFETCH=0), and with restore_command = cp
+# from the local archive. Printed, never asserted.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 segments=${REPLAY_SEGMENTS:-64}
@@ -16,7 +17,7 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
 
 work=$(mktemp -d /tmp/llm-analytics-replaybench.XXXXXX)
 chmod 755 "$work"; ((EUID == 0)) && chown postgres: "$work"
-cleanup() { for d in src ours cp; do as_db_user "$bin/pg_ctl" -D "$work/$d" -m immediate stop >/dev/null 2>&1 || true; done; rm -rf "$work"; }
+cleanup() { for d in src ours ours-prefetch cp; do as_db_user "$bin/pg_ctl" -D "$work/$d" -m immediate stop >/dev/null 2>&1 || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 export BACKUP_REPO=$work/repo
 port=$(free_port)
@@ -39,13 +40,19 @@ expected=$(psql_ "$port" -d llm_analytics -c 'SELECT count(*) FROM w')
 as_db_user "$bin/pg_ctl" -D "$work/src" -m fast stop >/dev/null
 
 wait_promoted() { until [[ $(psql_ "$1" -c 'SELECT pg_is_in_recovery()' 2>/dev/null) == f ]]; do sleep 0.1; done; }
-ours_port=$(free_port)
-start=$(now)
-PGUSER=postgres as_db_user "$cli" database restore --pgdata "$work/ours" --port "$ours_port" --force --skip-validation --json >/dev/null
-wait_promoted "$ours_port"
-ours=$(since "$start")
-[[ $(psql_ "$ours_port" -d llm_analytics -c 'SELECT count(*) FROM w') == "$expected" ]] || { echo "replay bench: wal-fetch restore lost rows" >&2; exit 1; }
-as_db_user "$bin/pg_ctl" -D "$work/ours" -m fast stop >/dev/null
+# $1: data directory, $2: BACKUP_WAL_PREFETCH (the restored server inherits it); prints the seconds.
+restore_ours() {
+  local port; port=$(free_port)
+  local start; start=$(now)
+  PGUSER=postgres BACKUP_WAL_PREFETCH=$2 as_db_user "$cli" database restore --pgdata "$1" --port "$port" --force --skip-validation --json >/dev/null
+  wait_promoted "$port"
+  since "$start"
+  [[ $(psql_ "$port" -d llm_analytics -c 'SELECT count(*) FROM w') == "$expected" ]] || { echo "replay bench: wal-fetch restore ($1) lost rows" >&2; exit 1; }
+  [[ ! -e "$1/pg_wal/.llm-analytics-prefetch" ]] || { echo "replay bench: the prefetch spool outlived recovery in $1" >&2; exit 1; }
+  as_db_user "$bin/pg_ctl" -D "$1" -m fast stop >/dev/null
+}
+ours=$(restore_ours "$work/ours" 0)
+ours_prefetch=$(restore_ours "$work/ours-prefetch" 8)
 
 cp_port=$(free_port)
 start=$(now)
@@ -61,4 +68,6 @@ mib=$((segments * 16))
 printf '\nRestore + replay of %d MiB of WAL (%d segments), local directory repository, %s cores\n' "$mib" "$segments" "$(nproc)"
 printf '%-46s %8s %10s\n' "" seconds "vs limit"
 printf '%-46s %8s %10s\n' "restore_command = cp (limit)" "$cpt" "1.00"
-printf '%-46s %8s %10s\n' "llm-analytics restore (wal-fetch, zstd)" "$ours" "$(awk -v a="$cpt" -v b="$ours" 'BEGIN {printf "%.2f", a / b}')"
+printf '%-46s %8s %10s\n' "llm-analytics restore (wal-fetch, no prefetch)" "$ours" "$(awk -v a="$cpt" -v b="$ours" 'BEGIN {printf "%.2f", a / b}')"
+printf '%-46s %8s %10s\n' "llm-analytics restore (wal-fetch, prefetch 8)" "$ours_prefetch" "$(awk -v a="$cpt" -v b="$ours_prefetch" 'BEGIN {printf "%.2f", a / b}')"
+echo "(load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores)"

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # WAL archiving speed: segments/s of `wal-push` and `wal-fetch` run once per segment, sequentially,
 # as PostgreSQL's archive_command / restore_command run them, next to `cp` of the same files.
+# wal-fetch without prefetch (--prefetch 0), with it (the default: a background prefetcher keeps
+# the next 8 segments ready; the loop asks faster than it fetches, so this is its own throughput),
+# and served from a spool already filled (the cost of one call served from the spool).
 # Real WAL: a fresh cluster writes WAL_SEGMENTS (default 32) segments of inserts, archived by cp.
 # Repository: a local directory (fs); zstd, with and without AES-256-GCM. Printed, never asserted.
 set -euo pipefail
@@ -46,10 +49,24 @@ for mode in plain encrypted; do
   start=$(now); for f in $files; do "$cli" database wal-push "${flags[@]}" --system-id 1 --pgdata "$work/in" "$f"; done
   printf '%-40s %s\n' "wal-push, $label" "$(rate "$n" "$start" "$(now)")"
   mkdir -p "$work/fetch-$mode"
-  start=$(now); for f in $files; do "$cli" database wal-fetch --system-id 1 "$f" "$work/fetch-$mode/$f"; done
+  start=$(now); for f in $files; do "$cli" database wal-fetch --prefetch 0 --system-id 1 "$f" "$work/fetch-$mode/$f"; done
   printf '%-40s %s\n' "wal-fetch, $label" "$(rate "$n" "$start" "$(now)")"
   for f in $files; do cmp -s "$work/in/$f" "$work/fetch-$mode/$f" || { echo "wal bench: $f differs after push+fetch" >&2; exit 1; }; done
 done
+# Prefetch, from the encrypted repository (the previous loop's settings).
+mkdir -p "$work/prefetch"
+start=$(now); for f in $files; do "$cli" database wal-fetch --system-id 1 "$f" "$work/prefetch/$f"; done
+printf '%-40s %s\n' "wal-fetch, prefetch 8 (default), AES" "$(rate "$n" "$start" "$(now)")"
+for f in $files; do cmp -s "$work/in/$f" "$work/prefetch/$f" || { echo "wal bench: $f differs after prefetch" >&2; exit 1; }; done
+rm -rf "$work/prefetch"; mkdir -p "$work/prefetch"
+first=$(echo "$files" | head -n 1); rest=$(echo "$files" | tail -n +2)
+"$cli" database wal-fetch --prefetch 64 --system-id 1 "$first" "$work/prefetch/$first"
+spool() { ls "$work"/prefetch/.llm-analytics-prefetch/*/ 2>/dev/null | grep -c '^[0-9A-F]\{24\}\.' || true; }
+for ((i = 0; i < 600 && $(spool) < n - 1; i++)); do sleep 0.1; done
+start=$(now); for f in $rest; do "$cli" database wal-fetch --prefetch 64 --system-id 1 "$f" "$work/prefetch/$f"; done
+printf '%-40s %s\n' "wal-fetch, served from a filled spool" "$(rate "$((n - 1))" "$start" "$(now)")"
+for f in $files; do cmp -s "$work/in/$f" "$work/prefetch/$f" || { echo "wal bench: $f differs after prefetch" >&2; exit 1; }; done
+rm -rf "$work/prefetch"
 # Push-ahead: as PostgreSQL's archiver does, every segment is .ready and each call is for the oldest.
 export BACKUP_REPO=$work/repo-ahead BACKUP_ENCRYPTION_PASSPHRASE=bench-only
 mkdir -p "$work/in/archive_status"; for f in $files; do touch "$work/in/archive_status/$f.ready"; done
@@ -62,3 +79,4 @@ start=$(now); for f in $files; do node -e 0; done
 printf '%-40s %s\n' "node -e 0 (process start-up floor)" "$(rate "$n" "$start" "$(now)")"
 stored=$(du -sb "$work/repo-encrypted/wal" | cut -f1)
 echo "(stored $(awk -v s="$stored" -v n="$n" 'BEGIN {printf "%.1f MB for %.0f MB of WAL", s / 1e6, n * 16.777216}'); every fetched segment compared equal to the original)"
+echo "(load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores)"

@@ -58,7 +58,7 @@ export function createApp(deps: ApiDeps): BuiltApp {
 /** The verify engine, the WAL archive status and restore planning (PITR checks up front). */
 function defaultEngines(): Partial<Engines> {
   return {
-    verify: ({ config, backupId, testRestore, signal }, { storage, host, progress }) => verifyBackup({ config, backupId, testRestore, signal }, { storage, host, progress }),
+    verify: ({ config, backupId, testRestore, signal }, { storage, host, progress, onCheck }) => verifyBackup({ config, backupId, testRestore, signal }, { storage, host, progress, onCheck }),
     walStatus: ({ config }, { storage, host }) => archiveStatus(storage, { connection: config.connection, host, binDir: config.pgBinDir }),
     planRestore: (options, deps) => planRestore(options, deps).then(() => undefined),
   };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { asBackupError, type BackupError, type ProgressEvent } from '@llm-analytics/core';
+import { asBackupError, type BackupError, type ProgressEvent, type VerificationCheck } from '@llm-analytics/core';
 
 /**
  * The in-memory job registry: every long operation the API starts (backup, restore, verify) is a
@@ -14,8 +14,8 @@ export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'succeeded'
 
 export interface JobEvent {
   id: number;
-  /** SSE event name: "state", "progress", "result" or "error". */
-  type: 'state' | 'progress' | 'result' | 'error';
+  /** SSE event name: "state", "progress", "check" (verify: one row of the check table), "result" or "error". */
+  type: 'state' | 'progress' | 'check' | 'result' | 'error';
   data: unknown;
 }
 
@@ -48,7 +48,13 @@ interface JobEntry {
   rate?: { at: number; bytes: number; phase: string };
 }
 
-export type JobRunner = (context: { signal: AbortSignal; jobId: string; progress: (event: ProgressEvent) => void }) => Promise<unknown>;
+export type JobRunner = (context: {
+  signal: AbortSignal;
+  jobId: string;
+  progress: (event: ProgressEvent) => void;
+  /** A verify job's check row, once final: sent as a `check` event (kept for resume like every non-progress event). */
+  check: (row: VerificationCheck) => void;
+}) => Promise<unknown>;
 
 export class JobRegistry {
   private readonly jobs = new Map<string, JobEntry>();
@@ -75,7 +81,7 @@ export class JobRegistry {
     job.startedAt = this.now().toISOString();
     this.emit(entry, 'state', { state: 'running' });
     try {
-      const result = await run({ signal: entry.controller.signal, jobId: job.id, progress: (event) => this.progress(entry, event) });
+      const result = await run({ signal: entry.controller.signal, jobId: job.id, progress: (event) => this.progress(entry, event), check: (row) => this.emit(entry, 'check', row) });
       this.finish(entry, 'succeeded', result);
     } catch (caught) {
       const error = asBackupError(caught);

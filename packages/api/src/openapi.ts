@@ -67,7 +67,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/jobs/{id}/events': {
         get: {
-          summary: 'Server-Sent Events: state, progress (phase, bytes, rate, ETA), then result or error; resume with Last-Event-ID (read)',
+          summary: 'Server-Sent Events: state, progress (phase, bytes, rate, ETA), check (verify jobs: each row of the check table {name, status, message} once final, in table order), then result or error; resume with Last-Event-ID (read)',
           parameters: [idParam('id', 'Job id'), { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' } }],
           responses: { '200': { description: 'text/event-stream', content: { 'text/event-stream': {} } }, ...errors(400, 401, 404) },
         },

@@ -1,4 +1,4 @@
-import type { BackupOptions, BackupResult, BackupDeps, ErrorCode, Host, ResolvedConfig, RestoreDeps, RestoreOptions, RestoreResult, Storage } from '@llm-analytics/core';
+import type { BackupOptions, BackupResult, BackupDeps, ErrorCode, Host, ProgressEvent, ResolvedConfig, RestoreDeps, RestoreOptions, RestoreResult, Storage, VerificationCheck } from '@llm-analytics/core';
 import type { CatalogIndex } from './catalogIndex.js';
 import type { JobRegistry } from './jobs.js';
 
@@ -19,7 +19,10 @@ export interface Engines {
   backup(options: BackupOptions, deps: BackupDeps): Promise<BackupResult>;
   restore(options: RestoreOptions, deps: RestoreDeps): Promise<RestoreResult>;
   /** Absent when core has no verify engine yet: the route answers 501. */
-  verify?: (options: { config: ResolvedConfig; backupId: string; testRestore: boolean; signal?: AbortSignal }, deps: { storage: Storage; host: Host; progress?: (event: import('@llm-analytics/core').ProgressEvent) => void }) => Promise<unknown>;
+  verify?: (
+    options: { config: ResolvedConfig; backupId: string; testRestore: boolean; signal?: AbortSignal },
+    deps: { storage: Storage; host: Host; progress?: (event: ProgressEvent) => void; onCheck?: (check: VerificationCheck) => void },
+  ) => Promise<unknown>;
   /** Whether restore() understands a PITR target. */
   restoreSupportsPitr?: boolean;
   /** Checks a restore before it becomes a job (PITR window 422, busy target 409); optional. */

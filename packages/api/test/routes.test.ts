@@ -330,13 +330,26 @@ describe('restores, verification and WAL status', () => {
     expect((await api.request('/v1/wal/status', { headers: asReader })).status).toBe(501);
   });
 
-  it('runs an injected verify engine as a job and answers 404 for an unknown backup', async () => {
-    api = await testApi({ engines: { verify: async ({ backupId, testRestore }) => ({ backupId, valid: true, testRestore }) } });
+  it('runs an injected verify engine as a job, sends each check row as a check event before the result, and answers 404 for an unknown backup', async () => {
+    const rows = [
+      { name: 'Objects present', status: 'pass' as const, message: 'base.tar.zst present' },
+      { name: 'Checksum', status: 'fail' as const, message: 'SHA-256 of base.tar.zst differs' },
+    ];
+    api = await testApi({
+      engines: {
+        verify: async ({ backupId, testRestore }, { onCheck }) => {
+          for (const row of rows) onCheck?.(row);
+          return { backupId, valid: false, testRestore, checks: rows };
+        },
+      },
+    });
     const [id] = await writeCatalog(api.storage, 1);
     const response = await api.request(`/v1/backups/${id}/verify`, json({ testRestore: true }));
     expect(response.status).toBe(202);
     const events = await readSse(await api.request(`/v1/jobs/${(await response.json()).id}/events`, { headers: asReader }));
-    expect(events.at(-1)!.data).toMatchObject({ state: 'succeeded', result: { backupId: id, valid: true, testRestore: true } });
+    expect(events.map((e) => e.event)).toEqual(['state', 'state', 'check', 'check', 'result']);
+    expect(events.filter((e) => e.event === 'check').map((e) => e.data)).toEqual(rows);
+    expect(events.at(-1)!.data).toMatchObject({ state: 'succeeded', result: { backupId: id, valid: false, testRestore: true } });
     expect((await api.request('/v1/backups/backup-llm_analytics-20200101T000000Z-000000/verify', json({}))).status).toBe(404);
   });
 });

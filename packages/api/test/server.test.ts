@@ -62,8 +62,11 @@ describe('the API over a socket with real engines', () => {
 
     const verify = await api.call(`/v1/backups/${backupId}/verify`, { method: 'POST', body: JSON.stringify({ testRestore: false }) });
     expect(verify.status).toBe(202);
-    const verified = (await followEvents(api.url, (await verify.json()).id)).at(-1)!;
+    const verifyEvents = await followEvents(api.url, (await verify.json()).id);
+    const verified = verifyEvents.at(-1)!;
     expect(verified, JSON.stringify(verified.data)).toMatchObject({ event: 'result', data: { state: 'succeeded', result: { backupId, valid: true } } });
+    // The check table arrives row by row as the engine decides it, the same rows as the result.
+    expect(verifyEvents.filter((e) => e.event === 'check').map((e) => e.data)).toEqual(verified.data.result.checks);
     expect((await (await api.call(`/v1/backups/${backupId}`, { token: READ_TOKEN })).json()).status).toBe('Verified');
     const metrics = await (await api.call('/metrics', { token: READ_TOKEN })).text();
     expect(metrics).toContain('llm_analytics_backup_last_verification_success{database="llm_analytics"} 1');

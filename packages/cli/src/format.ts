@@ -1,16 +1,10 @@
 /** Human formatting shared by every command's output. */
 
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
+import { formatSize as formatSizeIn } from '@llm-analytics/core/units';
 
 /** "2.00 GB" for 2147483648, as in the specification's tables (binary multiples). */
 export function formatSize(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(2)} ${UNITS[unit]}`;
+  return formatSizeIn(bytes, 'fixed');
 }
 
 export function formatDuration(seconds: number): string {

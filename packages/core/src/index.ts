@@ -13,6 +13,7 @@ export * from './storage/index.js';
 export * from './host/index.js';
 export * from './backup/backup.js';
 export * from './restore/restore.js';
+export * from './restore/kubernetesRestoreLazy.js';
 export type { RestoreValidation } from './restore/validate.js';
 export * from './wal/walKeys.js';
 export * from './catalog/lock.js';

@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import {
   backup,
   BackupError,
@@ -24,13 +25,15 @@ export interface CoreContext {
    * it; without it a point-in-time restore is refused and restores stop at the backup's end.
    */
   walFetchCommand?: readonly string[];
+  /** Parent of the test restore's scratch data directory (the CLI's --scratch-dir); default the temp directory. */
+  scratchDir?: string;
 }
 
 /**
  * The TUI's deps implemented with the core engines, exactly as the CLI calls them: a restore
  * starts the server and validates it, never forces over a non-empty directory.
  */
-export function coreDeps({ config, storage, host, walFetchCommand }: CoreContext): TuiDeps {
+export function coreDeps({ config, storage, host, walFetchCommand, scratchDir = tmpdir() }: CoreContext): TuiDeps {
   const restoreOptions = (request: RestoreRequest): RestoreOptions => {
     if (request.pitrTarget && !walFetchCommand) {
       throw new BackupError('INVALID_ARGUMENT', 'Point-in-time restore needs the wal-fetch command, which this launcher does not provide.', 'Start the TUI with `llm-analytics tui`, or leave "Recover to time" empty.');
@@ -55,13 +58,14 @@ export function coreDeps({ config, storage, host, walFetchCommand }: CoreContext
     planRestore: async (request) => (await planRestore(restoreOptions(request), { storage, host })).plan,
     restore: async (request, progress, signal) => restore({ ...restoreOptions(request), signal }, { storage, host, progress }),
     backup: async (progress, signal) => (await backup({ config, type: 'Full', signal }, { storage, host, progress })).metadata,
-    verify: async (backupId, progress, signal, onCheck) => {
-      const result = await verifyBackup({ config, backupId, signal }, { storage, host, progress });
-      for (const check of result.checks) onCheck(check);
+    scratchDir,
+    verify: async ({ backupId, testRestore }, progress, signal, onCheck) => {
+      const result = await verifyBackup({ config, backupId, testRestore, scratchDir, signal }, { storage, host, progress, onCheck: (check) => onCheck(check) });
       if (result.couldNotCheck && result.checks.length === 0) {
         throw new BackupError(result.couldNotCheck.code as never, result.couldNotCheck.message, result.couldNotCheck.hint);
       }
-      return { valid: result.valid, checks: result.checks };
+      const outcome = result.testRestore && { pgdata: result.testRestore.pgdata, cleanedUp: result.testRestore.cleanedUp };
+      return { valid: result.valid, checks: result.checks, couldNotCheck: result.couldNotCheck, testRestore: outcome };
     },
     restorableWindow: async (metadata) => {
       if (!metadata.systemIdentifier || !metadata.startWalSegment) return null;

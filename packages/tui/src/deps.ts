@@ -19,9 +19,25 @@ export interface RestorableWindow {
   walSegments?: number;
 }
 
+/** What the user asked the verify screen for (`verify-backup --test-restore`). */
+export interface VerifyRequest {
+  backupId: string;
+  /** Also restore into a scratch data directory, start it, read every table, remove it. */
+  testRestore: boolean;
+}
+
 export interface VerifyReport {
   valid: boolean;
   checks: VerificationCheck[];
+  /** Some check could not be made (storage, key, host): not valid, but not proven invalid either. */
+  couldNotCheck?: { code: string; message: string; hint?: string };
+  /** Where the test restore ran and whether it was removed afterwards. */
+  testRestore?: TestRestoreOutcome;
+}
+
+export interface TestRestoreOutcome {
+  pgdata: string;
+  cleanedUp: boolean;
 }
 
 /**
@@ -39,7 +55,14 @@ export interface TuiDeps {
   planRestore(request: RestoreRequest): Promise<RestorePlan>;
   restore(request: RestoreRequest, progress: ProgressSink, signal: AbortSignal): Promise<RestoreResult>;
   backup(progress: ProgressSink, signal: AbortSignal): Promise<BackupMetadata>;
-  verify?(backupId: string, progress: ProgressSink, signal: AbortSignal, onCheck: (check: VerificationCheck) => void): Promise<VerifyReport>;
+  /**
+   * Runs verify-backup; `onCheck` gets each row of the check table once it is final, top to
+   * bottom, while the rest runs. A cancelled test restore rejects with CANCELLED carrying
+   * `testRestore` (a TestRestoreOutcome) to say whether its scratch data was removed.
+   */
+  verify?(request: VerifyRequest, progress: ProgressSink, signal: AbortSignal, onCheck: (check: VerificationCheck) => void): Promise<VerifyReport>;
+  /** Parent directory of the test restore's scratch data directory, for the verify screen. */
+  scratchDir?: string;
   restorableWindow?(backup: BackupMetadata): Promise<RestorableWindow | null>;
   now?(): Date;
 }

@@ -1,17 +1,10 @@
 /** Human formatting for the screens: short, fixed-width where it sits in a table column. */
 
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
+import { formatSize as formatSizeIn } from '@llm-analytics/core/units';
 
-/** "2.00 GB" (binary multiples), as the CLI prints sizes. */
+/** "2.0 GB", "512 MB": three significant digits at most, for table columns. */
 export function formatSize(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  if (unit === 0) return `${bytes} B`;
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${UNITS[unit]}`;
+  return formatSizeIn(bytes, 'compact');
 }
 
 /** "3d", "5h", "12m", "now": the age column. */

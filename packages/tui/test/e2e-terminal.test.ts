@@ -1,17 +1,21 @@
-import { writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, stopClusterAt, trackDataDirectory, type Cluster } from '../../core/test-support/pgCluster.js';
 import { clusterTableDigests, loadSampleData, tableDigests, type TableDigest } from '../../core/test-support/sampleData.js';
 import { CLI, freePort, runCli, scratchDir } from '../../cli/test/support/runCli.js';
+import { runsAsRoot } from '../../core/src/host/osUser.js';
 import { TmuxTerminal } from './support/tmux.js';
 
 /**
  * The TUI as an operator uses it: the built `llm-analytics tui` in a real 80×24 terminal (tmux),
  * against a harness PostgreSQL and a local repository with three real backups. Navigate to the
- * second-newest, verify it, restore it through the wizard into a new data directory, and compare
- * the restored server's table digests with the source's at the time of that backup. The screens
- * are saved under docs/tui/ for the README.
+ * second-newest, verify it with a test restore (and cancel a second one with Ctrl-C while its
+ * server runs: nothing may be left behind), restore it through the wizard into a new data
+ * directory, and compare the restored server's table digests with the source's at the time of
+ * that backup. The screens are saved under docs/tui/ for the README.
  */
 const DOCS = resolve(import.meta.dirname, '../../../docs/tui');
 let cluster: Cluster;
@@ -23,6 +27,9 @@ beforeAll(async () => {
   cluster = await startCluster();
   await loadSampleData(cluster, { rows: 5_000 });
   scratch = await scratchDir('tui-e2e-');
+  // Test restores run as postgres (the tests run as root) inside this directory.
+  await mkdir(`${scratch.path}/verify-scratch`);
+  if (runsAsRoot()) await promisify(execFile)('chown', ['postgres', `${scratch.path}/verify-scratch`]);
   for (let round = 0; round < 3; round += 1) {
     // More rows before each backup, so each backup has different digests.
     if (round > 0) await cluster.psql(`INSERT INTO devices SELECT i, 'device-' || i, 'eu-west', now() FROM generate_series(${1000 + round * 100}, ${1049 + round * 100}) i`, 'llm_analytics');
@@ -43,6 +50,24 @@ function env(): Record<string, string> {
   return { ...cluster.env, BACKUP_REPO: `${scratch.path}/repo`, NO_COLOR: '1' };
 }
 
+/** What a test restore left in its scratch directory: entries, and processes (a server) working inside it. */
+async function leftovers(dir: string): Promise<{ entries: string[]; processes: string[] }> {
+  const { stdout } = await promisify(execFile)('ps', ['-eo', 'args']);
+  // `${dir}/`: the TUI itself names the directory (--scratch-dir), a server names its data directory in it.
+  return { entries: await readdir(dir), processes: stdout.split('\n').filter((line) => line.includes(`${dir}/`)) };
+}
+
+/** Waits until PostgreSQL runs on a test restore's data directory inside `dir` (its postmaster.pid exists). */
+async function serverRunningIn(dir: string): Promise<void> {
+  const until = Date.now() + 120_000;
+  for (;;) {
+    const [entry] = await readdir(dir);
+    if (entry !== undefined && (await readdir(`${dir}/${entry}`).catch((): string[] => [])).includes('postmaster.pid')) return;
+    if (Date.now() > until) throw new Error(`no test restore server started in ${dir}`);
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}
+
 /**
  * Screens go into the docs (with the temporary directory replaced by a stable name) when
  * UPDATE_TUI_SCREENS=1; otherwise into the scratch directory, so a test run leaves the checkout
@@ -59,7 +84,8 @@ describe('llm-analytics tui in a real terminal', () => {
     const [newest, secondNewest] = [backups[2]!, backups[1]!];
     expect(secondNewest.digests).not.toEqual(newest.digests);
     const short = (id: string) => id.replace(/^backup-llm_analytics-/, '');
-    terminal = await TmuxTerminal.start([CLI, 'tui'], { env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/root', TERM: 'xterm-256color', ...env() } });
+    const verifyScratch = `${scratch.path}/verify-scratch`;
+    terminal = await TmuxTerminal.start([CLI, 'tui', '--scratch-dir', verifyScratch], { env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/root', TERM: 'xterm-256color', ...env() } });
 
     const catalog = await terminal.waitFor('3 backups');
     expect(catalog).toMatch(new RegExp(`› ${short(newest.id)}`));
@@ -77,10 +103,32 @@ describe('llm-analytics tui in a real terminal', () => {
     await terminal.waitFor('newest first');
     await terminal.press('v');
     await terminal.waitFor('Press Enter to verify');
+    await terminal.press('t');
+    await saveScreen('verify-start', await terminal.waitFor('[x] Test restore (t): on'));
     await terminal.press('Enter');
-    const verified = await terminal.waitFor(/Backup is (NOT )?valid/, 120_000);
+    const verified = await terminal.waitFor(/Backup is (NOT )?valid|Error \[/, 120_000);
     await saveScreen('verify', verified);
     expect(verified).toContain('Backup is valid');
+    expect(verified).toMatch(/pass\s+Test restore\s+restored, started and recovered/);
+    expect(verified).toContain('Scratch data directory removed');
+    expect(await leftovers(verifyScratch)).toEqual({ entries: [], processes: [] });
+
+    // Ctrl-C while the test restore's server runs asks, then cancels; the scratch data goes.
+    await terminal.press('Escape');
+    await terminal.waitFor('newest first');
+    await terminal.waitFor(new RegExp(`› ${short(secondNewest.id)}`));
+    await terminal.press('v');
+    await terminal.waitFor('Press Enter to verify');
+    await terminal.press('t', 'Enter');
+    await serverRunningIn(verifyScratch);
+    await terminal.press('C-c');
+    await terminal.waitFor('Cancel the running verification?');
+    await terminal.press('y');
+    const cancelled = await terminal.waitFor(/Error \[CANCELLED\]|Backup is/, 60_000);
+    await saveScreen('verify-cancelled', cancelled);
+    expect(cancelled).toContain('Error [CANCELLED]');
+    expect(cancelled).toContain('Scratch data directory removed');
+    expect(await leftovers(verifyScratch)).toEqual({ entries: [], processes: [] });
 
     await terminal.press('Escape');
     await terminal.waitFor('newest first');

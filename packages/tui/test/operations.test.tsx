@@ -1,8 +1,8 @@
 import { render } from 'ink-testing-library';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BackupError } from '@llm-analytics/core';
+import { BackupError, type VerificationCheck } from '@llm-analytics/core';
 import { App } from '../src/App.js';
-import type { TuiDeps } from '../src/deps.js';
+import type { TuiDeps, VerifyReport, VerifyRequest } from '../src/deps.js';
 import { fakeDeps, frameWhere, frameWith, KEY, makeBackup, makeCatalog, press } from './fixtures.js';
 
 const size = { columns: 80, rows: 24 };
@@ -53,26 +53,123 @@ describe('verify screen', () => {
     await frameWith(lastFrame, '3 backups');
   });
 
-  it('fills the check table as the checks finish and reports the result', async () => {
-    let verifiedId = '';
-    const verify: NonNullable<TuiDeps['verify']> = async (id, progress, _signal, onCheck) => {
-      verifiedId = id;
-      progress({ phase: 'download', bytes: 100, totalBytes: 100 });
-      const checks = [
-        { name: 'stored sha256', status: 'pass' as const, message: 'matches backup.json' },
-        { name: 'backup_manifest', status: 'pass' as const, message: '1234 files checked' },
-      ];
-      for (const check of checks) onCheck(check);
-      return { valid: true, checks };
+  it('verifies the selected backup without a test restore unless t is pressed, and reports the result', async () => {
+    const requests: VerifyRequest[] = [];
+    const verify: NonNullable<TuiDeps['verify']> = async (request, progress, _signal, onCheck) => {
+      requests.push(request);
+      progress({ phase: 'verify', bytes: 100, totalBytes: 100 });
+      for (const check of CHECKS.slice(0, 2)) onCheck(check);
+      return { valid: true, checks: CHECKS.slice(0, 2) };
+    };
+    const { lastFrame, stdin } = await start({ verify, scratchDir: '/var/tmp/scratch' });
+    await press(stdin, 'j', 'v');
+    expect(await frameWith(lastFrame, 'Test restore')).toMatch(/\[ \] Test restore \(t\): off[\s\S]*under \/var\/tmp\/scratch/);
+    await press(stdin, KEY.enter);
+    const frame = await frameWith(lastFrame, 'Backup is valid');
+    expect(frame).toMatch(/pass\s+Objects present\s+backups\/b\/base\.tar\.zst present/);
+    expect(frame).toMatch(/pass\s+Metadata\s+backups\/b\/backup\.json is consistent/);
+    expect(frame).toContain('without a test restore');
+    expect(requests).toEqual([{ backupId: makeCatalog(3)[1]!.id, testRestore: false }]);
+  });
+
+  it('passes the test restore through when t switches it on, and says the scratch data was removed', async () => {
+    const requests: VerifyRequest[] = [];
+    const verify: NonNullable<TuiDeps['verify']> = async (request, _progress, _signal, onCheck) => {
+      requests.push(request);
+      for (const check of CHECKS) onCheck(check);
+      return { valid: true, checks: CHECKS, testRestore: { pgdata: '/var/tmp/scratch/llm-analytics-verify-x-1a2b3c', cleanedUp: true } };
+    };
+    const { lastFrame, stdin } = await start({ verify, scratchDir: '/var/tmp/scratch' });
+    await press(stdin, 'v', 't');
+    await frameWith(lastFrame, '[x] Test restore (t): on');
+    await press(stdin, 't');
+    await frameWith(lastFrame, '[ ] Test restore (t): off');
+    await press(stdin, 't', KEY.enter);
+    const frame = await frameWith(lastFrame, 'Backup is valid');
+    expect(frame).toContain('with a test restore under /var/tmp/scratch');
+    expect(frame).toMatch(/pass\s+Test restore\s+restored, started and recovered/);
+    expect(frame).toContain('Scratch data directory removed: /var/tmp/scratch/llm-analytics-verify-x-1a2b3c');
+    expect(requests).toEqual([{ backupId: makeCatalog(3)[0]!.id, testRestore: true }]);
+  });
+
+  it('shows each check row as the engine reports it, before the run ends', async () => {
+    const engine = controllableVerify();
+    const { lastFrame, stdin } = await start({ verify: engine.verify });
+    await press(stdin, 'v', 't', KEY.enter);
+    await engine.started;
+    engine.report(CHECKS[0]!);
+    let frame = await frameWith(lastFrame, 'Objects present');
+    expect(frame).not.toContain('Metadata');
+    expect(frame).toContain('Running… Ctrl-C to cancel');
+    engine.report(CHECKS[1]!);
+    frame = await frameWith(lastFrame, 'Metadata');
+    expect(frame).not.toContain('Backup is valid');
+    expect(frame.indexOf('Objects present')).toBeLessThan(frame.indexOf('Metadata'));
+    engine.finish({ valid: true, checks: CHECKS });
+    frame = await frameWith(lastFrame, 'Backup is valid');
+    expect(frame).toMatch(/pass\s+Test restore/);
+  });
+
+  it('asks on Ctrl-C, then cancels the test restore through the AbortSignal and shows that its scratch data was removed', async () => {
+    const engine = controllableVerify();
+    const { lastFrame, stdin } = await start({ verify: engine.verify });
+    await press(stdin, 'v', 't', KEY.enter);
+    await engine.started;
+    engine.report(CHECKS[0]!);
+    await frameWith(lastFrame, 'Objects present');
+    await press(stdin, KEY.ctrlC);
+    await frameWith(lastFrame, 'Cancel the running verification?');
+    await press(stdin, 'n');
+    await frameWith(lastFrame, 'Running… Ctrl-C to cancel');
+    expect(engine.signal!.aborted).toBe(false);
+    await press(stdin, KEY.ctrlC, 'y');
+    expect(engine.signal!.aborted).toBe(true);
+    // The engine removes the scratch data first, then rejects with CANCELLED carrying its report.
+    engine.fail(Object.assign(new BackupError('CANCELLED', 'The operation was cancelled.'), { testRestore: { pgdata: '/tmp/llm-analytics-verify-x-9f9f9f', cleanedUp: true } }));
+    const frame = await frameWith(lastFrame, 'Error [CANCELLED]');
+    expect(frame).toContain('Scratch data directory removed: /tmp/llm-analytics-verify-x-9f9f9f');
+    expect(frame).toMatch(/pass\s+Objects present/);
+  });
+
+  it('says a check could not be made rather than calling the backup invalid', async () => {
+    const verify: NonNullable<TuiDeps['verify']> = async (_request, _progress, _signal, onCheck) => {
+      const checks = [CHECKS[0]!, { name: 'Decrypt & decompress', status: 'skip' as const, message: 'could not check: no key' }];
+      checks.forEach((check) => onCheck(check));
+      return { valid: false, checks, couldNotCheck: { code: 'ENCRYPTION_KEY_MISSING', message: 'no encryption key is configured.' } };
     };
     const { lastFrame, stdin } = await start({ verify });
-    await press(stdin, 'j', 'v', KEY.enter);
-    const frame = await frameWith(lastFrame, 'Backup is valid');
-    expect(frame).toMatch(/pass\s+stored sha256\s+matches backup.json/);
-    expect(frame).toMatch(/pass\s+backup_manifest\s+1234 files checked/);
-    expect(verifiedId).toBe(makeCatalog(3)[1]!.id);
+    await press(stdin, 'v', KEY.enter);
+    const frame = await frameWith(lastFrame, 'Could not check everything [ENCRYPTION_KEY_MISSING]');
+    expect(frame).not.toContain('NOT valid');
   });
 });
+
+const CHECKS: VerificationCheck[] = [
+  { name: 'Objects present', status: 'pass', message: 'backups/b/base.tar.zst present, 300000 bytes as recorded' },
+  { name: 'Metadata', status: 'pass', message: 'backups/b/backup.json is consistent with backup_manifest' },
+  { name: 'Test restore', status: 'pass', message: 'restored, started and recovered; 10 tables (2200 rows) read in full' },
+];
+
+/** A verify engine the test drives: it reports rows and ends when told to, and records its signal. */
+function controllableVerify() {
+  let onCheck!: (check: VerificationCheck) => void;
+  let settle!: { resolve(report: VerifyReport): void; reject(error: unknown): void };
+  let started!: () => void;
+  const engine = {
+    signal: undefined as AbortSignal | undefined,
+    started: new Promise<void>((resolve) => (started = resolve)),
+    verify: ((_request, _progress, signal, sink) => {
+      engine.signal = signal;
+      onCheck = sink;
+      started();
+      return new Promise<VerifyReport>((resolve, reject) => (settle = { resolve, reject }));
+    }) as NonNullable<TuiDeps['verify']>,
+    report: (check: VerificationCheck) => onCheck(check),
+    finish: (report: VerifyReport) => settle.resolve(report),
+    fail: (error: unknown) => settle.reject(error),
+  };
+  return engine;
+}
 
 describe('quitting', () => {
   it('q in the catalog ends the app', async () => {

@@ -104,9 +104,9 @@ export function backupRoutes(ctx: AppContext): Hono<ApiEnv> {
     const verify = ctx.engines.verify;
     if (!verify) throw new BackupError('NOT_IMPLEMENTED', 'Backup verification is not available in this build of the server.', 'Use `llm-analytics database verify-backup` where available, or upgrade the server.');
     if (!(await ctx.catalog.get(id))) throw new BackupError('BACKUP_NOT_FOUND', `No backup "${id}" in ${ctx.storage.location}.`, 'GET /v1/backups lists the backups there.');
-    const job = ctx.jobs.start('verify', parseBackupId(id).database, { backupId: id, ...body }, async ({ signal, progress }) => {
+    const job = ctx.jobs.start('verify', parseBackupId(id).database, { backupId: id, ...body }, async ({ signal, progress, check }) => {
       try {
-        return await verify({ config: ctx.config, backupId: id, testRestore: body.testRestore, signal }, { storage: ctx.storage, host: ctx.host, progress });
+        return await verify({ config: ctx.config, backupId: id, testRestore: body.testRestore, signal }, { storage: ctx.storage, host: ctx.host, progress, onCheck: check });
       } finally {
         ctx.catalog.invalidate();
       }

@@ -1,3 +1,4 @@
+import { Flags } from '@oclif/core';
 import { BaseCommand } from '../baseCommand.js';
 import { commandContext } from '../context.js';
 import { configInput, connectionFlags, databaseFlag, encryptionKeyFlag, repositoryFlags } from '../flags.js';
@@ -5,13 +6,14 @@ import { pitrOptions } from '../pitrFlags.js';
 
 export default class Tui extends BaseCommand {
   static override summary = 'Browse, verify, back up and restore interactively (terminal UI).';
-  static override description = 'Needs an interactive terminal. Keys: j/k or arrows move, / filter, s sort, Enter details, r restore, b backup, ? help, q quit.';
+  static override description = 'Needs an interactive terminal. Keys: j/k or arrows move, / filter, s sort, Enter details, v verify (t: with a test restore), r restore, b backup, ? help, q quit.';
   static override examples = ['<%= config.bin %> tui --repo /srv/backups', 'BACKUP_REPO=s3://bucket/prefix <%= config.bin %> tui -d llm_analytics'];
   static override flags = {
     ...databaseFlag,
     ...repositoryFlags,
     ...encryptionKeyFlag,
     ...connectionFlags,
+    'scratch-dir': Flags.string({ description: 'Parent directory of test restores started from the verify screen (default: the temp directory)' }),
   };
 
   async run(): Promise<void> {
@@ -28,6 +30,6 @@ export default class Tui extends BaseCommand {
     const context = await commandContext(configInput(flags));
     // A point-in-time restore replays WAL through this CLI's wal-fetch, as `database restore` does.
     const { walFetchCommand } = pitrOptions({ 'encryption-key-file': flags['encryption-key-file'] }, context.config);
-    await runTui(coreDeps({ ...context, walFetchCommand }));
+    await runTui(coreDeps({ ...context, walFetchCommand, scratchDir: flags['scratch-dir'] }));
   }
 }

@@ -15,6 +15,9 @@ export function renderRestore(result: RestoreResult): string {
   if (result.recoverTo) rows.push(['Recovered To', result.recoverTo]);
   if (result.baseBackupId && result.baseBackupId !== result.backupId) rows.push(['Full Backup Restored', result.baseBackupId]);
   if (result.movedAsideTo) rows.push(['Previous Contents', result.movedAsideTo]);
+  const inPod = result as RestoreResult & { namespace?: string; pod?: string; connect?: { portForward: string; psql: string } };
+  if (inPod.pod) rows.push(['Pod', `${inPod.namespace}/${inPod.pod}`]);
+  const connect = inPod.connect ? ['', '=== Connect ===', `${inPod.connect.portForward}`, `${inPod.connect.psql}`] : [];
   return [
     '=== Database Restore ===',
     result.success ? '✓ Restore completed successfully' : '✗ Restore failed',
@@ -22,6 +25,7 @@ export function renderRestore(result: RestoreResult): string {
     '',
     '=== Restore Messages ===',
     ...result.messages.map((m) => `• ${m}`),
+    ...connect,
   ].join('\n');
 }
 

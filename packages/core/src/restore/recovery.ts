@@ -10,7 +10,9 @@ export type PitrTarget =
 
 export interface RecoverySettings {
   /** argv of `wal-fetch` without %f %p; joined as a shell line by PostgreSQL. */
-  walFetchCommand: readonly string[];
+  walFetchCommand?: readonly string[];
+  /** Or a whole restore_command (the staged-WAL `cp`, for servers in a pod). */
+  restoreCommand?: string;
   target?: PitrTarget;
   /** Stop just after (true, PostgreSQL's default) or just before the target. */
   inclusive: boolean;
@@ -75,7 +77,13 @@ export function describeTarget(target: PitrTarget): string {
  * a timeline a previous restore created from the same archive and replay someone else's history.
  */
 export function recoveryConfText(settings: RecoverySettings): string {
-  const lines = [`restore_command = ${confQuote(`${settings.walFetchCommand.map(shellQuote).join(' ')} %f %p`)}`, "recovery_target_timeline = 'current'"];
+  const walFetch = (settings.walFetchCommand ?? []).map(shellQuote).join(' ');
+  const command = settings.restoreCommand ?? `${walFetch} %f %p`;
+  const lines = [`restore_command = ${confQuote(command)}`];
+  // wal-fetch prefetches the next segments into pg_wal/.llm-analytics-prefetch (on by default):
+  // when recovery ends, the spool is removed and its background prefetcher stops.
+  if (!settings.restoreCommand) lines.push(`recovery_end_command = ${confQuote(`${walFetch} --clear-spool`)}`);
+  lines.push("recovery_target_timeline = 'current'");
   const target = settings.target;
   if (target) {
     if (target.kind === 'time') lines.push(`recovery_target_time = ${confQuote(formatRecoveryTime(target.time))}`);
@@ -93,6 +101,6 @@ function confQuote(value: string): string {
 }
 
 /** restore_command runs through /bin/sh. */
-function shellQuote(word: string): string {
+export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }

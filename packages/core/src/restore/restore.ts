@@ -7,7 +7,8 @@ import { noProgress, type ProgressSink } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
 import type { BackupMetadata } from '../types/metadata.js';
 import { extractBackup } from './extract.js';
-import { recoveryConfText, describeTarget, type PitrTarget } from './recovery.js';
+import { recoveryConfText, describeTarget, shellQuote, type PitrTarget } from './recovery.js';
+import { stageWal } from './walStaging.js';
 import { choosePitrBackup, waitForPromotion } from './pitr.js';
 import { serverRunning, startServer } from './server.js';
 import { ensureUsableSocketDirectories } from './socketDirectory.js';
@@ -38,6 +39,12 @@ export interface RestoreOptions {
    * recovers through the archived WAL (to the target, or to its end) and promotes.
    */
   walFetchCommand?: readonly string[];
+  /**
+   * The server cannot run wal-fetch (it is in a pod): the WAL recovery needs is copied into
+   * `<pgdata>/llm-analytics-wal` first and restore_command is `cp` from there (walStaging.ts);
+   * the directory is removed once the server is promoted. `walFetchCommand` is then not used.
+   */
+  stageWal?: boolean;
   /** Seconds to wait for recovery to reach its target and promote (default 3600). */
   recoveryTimeoutSeconds?: number;
   signal?: AbortSignal;
@@ -96,7 +103,7 @@ export async function planRestore(
 ): Promise<{ plan: RestorePlan; metadata: BackupMetadata; base: BackupMetadata; target?: PitrTarget }> {
   const { storage, host } = deps;
   const now = (deps.now ?? (() => new Date()))();
-  const pitr = await choosePitrBackup(options, storage, now);
+  const pitr = await choosePitrBackup({ ...options, walFetchCommand: options.walFetchCommand ?? (options.stageWal ? [] : undefined) }, storage, now);
   const { chosen: metadata, base, target } = pitr;
   const targetState = await directoryState(host, options.pgdata);
   if (targetState === 'not-empty' && !options.force) {
@@ -164,8 +171,13 @@ export async function restore(options: RestoreOptions, deps: RestoreDeps): Promi
     await appendToFile(host, `${plan.pgdata}/postgresql.auto.conf`, `\n# added by llm-analytics restore of ${metadata.id}\nport = ${plan.port}\n`);
     const socketMessage = await ensureUsableSocketDirectories(host, plan.pgdata, metadata.id);
     if (socketMessage) say(socketMessage);
-    if (options.walFetchCommand && plan.replayWal) {
-      const settings = recoveryConfText({ walFetchCommand: options.walFetchCommand, target, inclusive: options.inclusive ?? true });
+    if (options.stageWal && plan.replayWal) {
+      const staged = await stageWal(base, stagedWalDirectory(plan.pgdata), { target, passphrase: config.passphrase?.reveal(), signal }, { storage, host, progress });
+      say(`${staged.files} archived WAL files (${staged.rawBytes} bytes) staged in ${stagedWalDirectory(plan.pgdata)} on ${host.description}`);
+    }
+    if ((options.walFetchCommand || options.stageWal) && plan.replayWal) {
+      const restoreCommand = options.stageWal ? `cp ${shellQuote(stagedWalDirectory(plan.pgdata))}/%f %p` : undefined;
+      const settings = recoveryConfText({ walFetchCommand: options.stageWal ? undefined : options.walFetchCommand, restoreCommand, target, inclusive: options.inclusive ?? true });
       await appendToFile(host, `${plan.pgdata}/postgresql.auto.conf`, settings);
       await appendToFile(host, `${plan.pgdata}/recovery.signal`, '');
       say(`Recovery configured: replay archived WAL to ${plan.recoverTo}, then promote`);
@@ -197,6 +209,10 @@ export async function restore(options: RestoreOptions, deps: RestoreDeps): Promi
     if (plan.replayWal) {
       await waitForPromotion(host, connection, plan.pgdata, { timeoutSeconds: options.recoveryTimeoutSeconds ?? 3600, binDir: config.pgBinDir, signal });
       say(`Recovery reached ${plan.recoverTo} and the server was promoted`);
+      if (options.stageWal) {
+        await removeTree(host, stagedWalDirectory(plan.pgdata));
+        say(`Staged WAL removed (restore_command is no longer used after promotion)`);
+      }
     }
     if (plan.targetDatabase) {
       await renameDatabase(host, connection, metadata.database, plan.targetDatabase, config.pgBinDir);
@@ -222,6 +238,11 @@ export async function restore(options: RestoreOptions, deps: RestoreDeps): Promi
   result.durationSeconds = (Date.now() - started) / 1000;
   say('Restore completed successfully');
   return result;
+}
+
+/** Where staged WAL goes: inside the data directory, which the restore owns and removes on failure. */
+export function stagedWalDirectory(pgdata: string): string {
+  return `${pgdata.replace(/\/+$/, '')}/llm-analytics-wal`;
 }
 
 async function renameDatabase(host: Host, connection: PgConnection, from: string, to: string, binDir?: string): Promise<void> {

@@ -1,4 +1,4 @@
-export { verifyBackup, verifyAllBackups, type VerifyOptions, type VerifyDeps, type VerifyResult, type VerifyAllResult } from './verify.js';
+export { verifyBackup, verifyAllBackups, type CheckSink, type VerifyOptions, type VerifyDeps, type VerifyResult, type VerifyAllResult } from './verify.js';
 export { CHECK, CHECK_ORDER, type CheckName } from './checks.js';
 export { compareWithManifest, type FileDigest, type ManifestComparison } from './manifestCheck.js';
 export { metadataProblems, frameIndexProblems } from './metadataCheck.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import type { PgConnection, ResolvedConfig } from '../config/resolve.js';
-import { asBackupError } from '../errors.js';
+import { BackupError, asBackupError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { directoryState, removeTree } from '../host/hostFiles.js';
 import { databaseStats, queryRow, tableDigests } from '../postgres/sql.js';
@@ -35,11 +35,11 @@ export interface TestRestoreReport {
  */
 export async function testRestore(
   metadata: BackupMetadata,
-  options: { config: ResolvedConfig; scratchDir?: string; signal?: AbortSignal },
+  options: { config: ResolvedConfig; scratchDir?: string; signal?: AbortSignal; /** The data directory itself (a pod of its own: a short path, the socket's limit is 107 bytes). */ pgdata?: string },
   deps: { storage: Storage; host: Host; progress?: ProgressSink },
 ): Promise<TestRestoreReport> {
   const started = Date.now();
-  const pgdata = `${(options.scratchDir ?? tmpdir()).replace(/\/+$/, '')}/llm-analytics-verify-${metadata.id}-${randomBytes(3).toString('hex')}`;
+  const pgdata = options.pgdata ?? `${(options.scratchDir ?? tmpdir()).replace(/\/+$/, '')}/llm-analytics-verify-${metadata.id}-${randomBytes(3).toString('hex')}`;
   const report: TestRestoreReport = { check: fail(CHECK.testRestore, 'not run'), pgdata, durationSeconds: 0, cleanedUp: false };
   const binDir = options.config.pgBinDir;
   try {
@@ -50,6 +50,7 @@ export async function testRestore(
     );
     const connection: PgConnection = { ...options.config.connection, host: '127.0.0.1', port };
     const sql = { binDir, signal: options.signal };
+    deps.progress?.({ phase: 'test-restore', message: `Reading every table of the restored server (port ${port})` });
     const stats = await databaseStats(deps.host, connection, metadata.database, sql);
     const digests = await tableDigests(deps.host, connection, metadata.database, sql);
     Object.assign(report, { tableCount: stats.tableCount, databaseSizeBytes: stats.databaseSizeBytes, hypertableCount: stats.hypertableCount, chunkCount: stats.chunkCount });
@@ -72,8 +73,10 @@ export async function testRestore(
     const { check } = checkFromError(CHECK.testRestore, error, `the test restore into ${pgdata}`);
     // A table that cannot be read to the end is a corrupt backup, not an unreachable database.
     report.check = error.code === 'DATABASE_ERROR' ? fail(CHECK.testRestore, `the test restore into ${pgdata}: ${error.message}`) : check;
-    if (error.code === 'CANCELLED') throw Object.assign(error, { testRestore: report });
+    // The host's CANCELLED names the command it stopped; the operator stopped the test restore.
+    if (error.code === 'CANCELLED') throw Object.assign(new BackupError('CANCELLED', 'The verification was cancelled during the test restore.'), { testRestore: report });
   } finally {
+    deps.progress?.({ phase: 'test-restore', message: `Stopping the scratch server and removing ${pgdata}` });
     report.cleanedUp = await cleanUp(deps.host, pgdata, binDir);
     report.durationSeconds = (Date.now() - started) / 1000;
     report.check = { ...report.check, message: `${report.check.message} (${report.durationSeconds.toFixed(1)} s${report.cleanedUp ? ', removed afterwards' : `, NOT removed: ${pgdata}`})` };

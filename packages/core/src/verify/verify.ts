@@ -23,6 +23,8 @@ export interface VerifyOptions {
   testRestore?: boolean;
   /** Parent of the scratch data directory (default: the OS temp directory). */
   scratchDir?: string;
+  /** Test-restore in a temporary pod in this Kubernetes namespace instead (`host` is the database pod). */
+  testNamespace?: string;
   /** Write the outcome into backup.json (default true). */
   record?: boolean;
   signal?: AbortSignal;
@@ -32,8 +34,16 @@ export interface VerifyDeps {
   storage: Storage;
   host?: Host;
   progress?: ProgressSink;
+  /**
+   * Each row of the check table once it is final, in the table's order, so a frontend can fill
+   * the table in while the rest runs. Called once per row of `result.checks`, with the same row,
+   * before the result is returned (the TUI's table, the API's `check` events).
+   */
+  onCheck?: CheckSink;
   now?: () => Date;
 }
+
+export type CheckSink = (check: VerificationCheck, backupId: string) => void;
 
 export interface VerifyResult {
   backupId: string;
@@ -66,10 +76,10 @@ export async function verifyBackup(options: VerifyOptions, deps: VerifyDeps): Pr
   const started = Date.now();
   const now = deps.now ?? (() => new Date());
   const progress = deps.progress ?? noProgress;
-  const rows = new Map<CheckName, VerificationCheck>();
+  const rows = new CheckTable((check) => deps.onCheck?.(check, options.backupId));
   let couldNotCheck: BackupError | undefined;
   const record = (check: VerificationCheck, error?: BackupError) => {
-    rows.set(check.name as CheckName, check);
+    rows.set(check);
     couldNotCheck ??= error;
   };
   const result: VerifyResult = { backupId: options.backupId, valid: false, recorded: false, time: now().toISOString(), durationSeconds: 0, checks: [] };
@@ -128,7 +138,9 @@ export async function verifyBackup(options: VerifyOptions, deps: VerifyDeps): Pr
 
   if (options.testRestore && deps.host && object && presence.check.status === 'pass') {
     progress({ phase: 'test-restore', message: 'Test restore into a scratch directory' });
-    result.testRestore = await testRestore(metadata, { config: options.config, scratchDir: options.scratchDir, signal: options.signal }, { storage: deps.storage, host: deps.host, progress });
+    result.testRestore = options.testNamespace
+      ? await (await import('./testRestoreInNamespace.js')).testRestoreInNamespace(metadata, { config: options.config, testNamespace: options.testNamespace, signal: options.signal }, { storage: deps.storage, host: deps.host, progress })
+      : await testRestore(metadata, { config: options.config, scratchDir: options.scratchDir, signal: options.signal }, { storage: deps.storage, host: deps.host, progress });
     record(result.testRestore.check);
   } else {
     record(skip(CHECK.testRestore, options.testRestore ? 'not run: the data object is missing or has the wrong size' : 'not requested (--test-restore)'));
@@ -139,7 +151,7 @@ export async function verifyBackup(options: VerifyOptions, deps: VerifyDeps): Pr
 
 async function finishAndRecord(
   result: VerifyResult,
-  rows: Map<CheckName, VerificationCheck>,
+  rows: CheckTable,
   couldNotCheck: BackupError | undefined,
   started: number,
   metadata: BackupMetadata,
@@ -185,12 +197,44 @@ async function verifyRestorePoint(metadata: BackupMetadata, storage: Storage, re
   record(skip(CHECK.testRestore, `not run for restore points: test-restore the parent ${metadata.parentId}`));
 }
 
-function finish(result: VerifyResult, rows: Map<CheckName, VerificationCheck>, couldNotCheck: BackupError | undefined, started: number): VerifyResult {
-  result.checks = CHECK_ORDER.flatMap((name) => (rows.has(name) ? [rows.get(name)!] : []));
+function finish(result: VerifyResult, rows: CheckTable, couldNotCheck: BackupError | undefined, started: number): VerifyResult {
+  result.checks = rows.final();
   result.valid = !couldNotCheck && result.checks.every((check) => check.status !== 'fail');
   if (couldNotCheck) result.couldNotCheck = couldNotCheck.toJSON();
   result.durationSeconds = (Date.now() - started) / 1000;
   return result;
+}
+
+/**
+ * The rows decided so far. A row is handed to the sink once it and every row above it in
+ * CHECK_ORDER are decided: the table then fills in top to bottom, and a row never changes after
+ * it was shown (Metadata waits for the read, since it compares with backup_manifest). `final()`
+ * hands out whatever is left, for runs that end early with some rows absent.
+ */
+class CheckTable {
+  private readonly rows = new Map<CheckName, VerificationCheck>();
+  private shown = 0;
+
+  constructor(private readonly sink: (check: VerificationCheck) => void) {}
+
+  set(check: VerificationCheck): void {
+    const name = check.name as CheckName;
+    if (CHECK_ORDER.indexOf(name) < this.shown) throw new Error(`verify: the ${name} row was decided twice`);
+    this.rows.set(name, check);
+    while (this.shown < CHECK_ORDER.length && this.rows.has(CHECK_ORDER[this.shown]!)) this.sink(this.rows.get(CHECK_ORDER[this.shown++]!)!);
+  }
+
+  has(name: CheckName): boolean {
+    return this.rows.has(name);
+  }
+
+  final(): VerificationCheck[] {
+    for (; this.shown < CHECK_ORDER.length; this.shown++) {
+      const row = this.rows.get(CHECK_ORDER[this.shown]!);
+      if (row) this.sink(row);
+    }
+    return CHECK_ORDER.flatMap((name) => (this.rows.has(name) ? [this.rows.get(name)!] : []));
+  }
 }
 
 async function checkObjectsPresent(metadata: BackupMetadata, storage: Storage): Promise<{ check: VerificationCheck; couldNotCheck?: BackupError; exists: boolean }> {

@@ -1,13 +1,15 @@
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { createFrameReader } from '../pipeline/index.js';
 import { readSystemIdentifier } from '../postgres/controlFile.js';
 import type { Storage } from '../storage/storage.js';
 import { assertArchivableWalName } from './walFileNames.js';
-import { findWalObject } from './walKeys.js';
+import { findWalObject, type WalObjectName } from './walKeys.js';
 import { requirePassphrase } from './walPush.js';
 
 export interface WalFetchOptions {
@@ -20,7 +22,9 @@ export interface WalFetchOptions {
   systemIdentifier?: string;
 }
 
-export type WalFetchResult = { found: false; fileName: string } | { found: true; fileName: string; key: string; rawBytes: number };
+export type WalFetchResult =
+  | { found: false; fileName: string; systemIdentifier: string }
+  | { found: true; fileName: string; systemIdentifier: string; key: string; rawBytes: number; sha256: string };
 
 /**
  * restore_command: fetches one archived WAL file. PostgreSQL routinely asks for files that do not
@@ -33,22 +37,47 @@ export async function walFetch(options: WalFetchOptions, deps: { storage: Storag
   assertArchivableWalName(fileName);
   const systemIdentifier = options.systemIdentifier ?? (await readSystemIdentifier(options.pgdata));
   const object = await findWalObject(deps.storage, systemIdentifier, fileName);
-  if (!object) return { found: false, fileName };
+  if (!object) return { found: false, fileName, systemIdentifier };
   const destination = isAbsolute(options.destination) ? options.destination : join(options.pgdata, options.destination);
   const temporary = `${destination}.tmp`;
-  const reader = createFrameReader({ compression: object.compression, passphrase: object.encrypted ? requirePassphrase(config) : undefined, encrypted: object.encrypted });
   try {
-    await pipeline(await deps.storage.get(object.key), reader, createWriteStream(temporary, { mode: 0o600 }));
-    const handle = await open(temporary, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    const decoded = await decodeWalObject(deps.storage, object, config, temporary);
+    await syncFile(temporary);
     await rename(temporary, destination);
+    return { found: true, fileName, systemIdentifier, key: object.key, ...decoded };
   } catch (error) {
     await unlink(temporary).catch(() => {});
     throw error;
   }
-  return { found: true, fileName, key: object.key, rawBytes: reader.summary().rawBytes };
+}
+
+/**
+ * Decodes an archived WAL object into `path` (not yet synced), authenticating encrypted chunks on
+ * the way, and hashes the bytes written. wal-fetch and the prefetcher both fetch this way.
+ */
+export async function decodeWalObject(
+  storage: Storage,
+  object: WalObjectName & { key: string },
+  config: ResolvedConfig,
+  path: string,
+): Promise<{ rawBytes: number; sha256: string }> {
+  const reader = createFrameReader({ compression: object.compression, passphrase: object.encrypted ? requirePassphrase(config) : undefined, encrypted: object.encrypted });
+  const hash = createHash('sha256');
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  await pipeline(await storage.get(object.key), reader, tap, createWriteStream(path, { mode: 0o600 }));
+  return { rawBytes: reader.summary().rawBytes, sha256: hash.digest('hex') };
+}
+
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }

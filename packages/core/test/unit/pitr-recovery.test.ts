@@ -8,11 +8,12 @@ describe('recovery settings', () => {
     expect(formatRecoveryTime(parsePitrTime('2026-11-24T12:33:12.345+02:00'))).toBe('2026-11-24 10:33:12.345+00');
   });
 
-  test('hold restore_command, the target, inclusiveness, promote and the backup’s own timeline, and no secret', () => {
+  test('hold restore_command, the recovery_end_command clearing the prefetch spool, the target, inclusiveness, promote and the backup’s own timeline, and no secret', () => {
     const text = recoveryConfText({ walFetchCommand: fetch, target: { kind: 'time', time: new Date('2026-11-24T10:33:12Z') }, inclusive: false });
     expect(text).toBe(
       [
         "restore_command = '/usr/bin/node ''/opt/llm analytics/bin/run.js'' database wal-fetch --repo s3://b/p %f %p'",
+        "recovery_end_command = '/usr/bin/node ''/opt/llm analytics/bin/run.js'' database wal-fetch --repo s3://b/p --clear-spool'",
         "recovery_target_timeline = 'current'",
         "recovery_target_time = '2026-11-24 10:33:12.000+00'",
         'recovery_target_inclusive = off',

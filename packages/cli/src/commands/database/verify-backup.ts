@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { BackupError, ERROR_CODES, verifyAllBackups, verifyBackup, type VerifyResult } from '@llm-analytics/core';
 import { BaseCommand } from '../../baseCommand.js';
 import { commandContext } from '../../context.js';
-import { configInput, connectionFlags, databaseFlag, encryptionKeyFlag, outputFlags, repositoryFlags } from '../../flags.js';
+import { configInput, connectionFlags, databaseFlag, encryptionKeyFlag, kubernetesFlags, kubernetesInput, outputFlags, repositoryFlags } from '../../flags.js';
 import { runOperation } from '../../operation.js';
 import { renderVerification, renderVerifyAll } from '../../render/verify.js';
 
@@ -18,20 +18,22 @@ export default class VerifyBackup extends BaseCommand {
     ...databaseFlag,
     'test-restore': Flags.boolean({ description: 'Also restore into a scratch directory, start it and read every table; removed afterwards' }),
     'scratch-dir': Flags.string({ description: 'Parent directory of the test restore (default: the temp directory)' }),
-    'test-namespace': Flags.string({ description: 'Kubernetes namespace for the test restore (not available yet)' }),
+    'test-namespace': Flags.string({ description: 'Kubernetes: test-restore in a temporary pod in this namespace (created if absent); everything created is deleted afterwards' }),
     'no-record': Flags.boolean({ description: 'Do not write the outcome into backup.json' }),
     ...repositoryFlags,
     ...encryptionKeyFlag,
     ...connectionFlags,
+    ...kubernetesFlags,
     ...outputFlags,
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(VerifyBackup);
     if (!flags['backup-id'] && !flags.all) throw new BackupError('INVALID_ARGUMENT', 'Which backup? Pass --backup-id ID or --all.', 'Run list-backups to see the ids.');
-    if (flags['test-namespace']) throw new BackupError('INVALID_ARGUMENT', 'Test restores into a Kubernetes namespace are not available yet.', 'Use --test-restore with --scratch-dir for a local test restore.');
-    const { config, storage, host } = await commandContext(configInput(flags));
-    const options = { config, testRestore: flags['test-restore'], scratchDir: flags['scratch-dir'], record: !flags['no-record'] };
+    const kubernetes = kubernetesInput(flags) ?? (flags['test-namespace'] ? {} : undefined);
+    const { config, storage, host } = await commandContext(configInput(flags), kubernetes);
+    const testRestore = flags['test-restore'] || flags['test-namespace'] !== undefined;
+    const options = { config, testRestore, scratchDir: flags['scratch-dir'], testNamespace: flags['test-namespace'], record: !flags['no-record'] };
     const results = await runOperation(flags.json, async (signal, progress): Promise<VerifyResult[]> => {
       if (flags.all) {
         const all = await verifyAllBackups({ ...options, signal }, { storage, host, progress });

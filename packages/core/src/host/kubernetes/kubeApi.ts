@@ -1,4 +1,4 @@
-import { AuthorizationV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, type V1Namespace, type V1PersistentVolumeClaim, type V1Pod, type V1StatefulSet } from '@kubernetes/client-node';
 import { Agent, type AgentOptions } from 'node:https';
 import type WebSocket from 'ws';
 import { BackupError } from '../../errors.js';
@@ -35,10 +35,12 @@ export function loadKubeConfig(options: KubeAccessOptions): KubeConfig {
 export class KubeApi {
   private readonly core: CoreV1Api;
   private readonly authorization: AuthorizationV1Api;
+  private readonly apps: AppsV1Api;
 
   constructor(readonly kc: KubeConfig) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.authorization = kc.makeApiClient(AuthorizationV1Api);
+    this.apps = kc.makeApiClient(AppsV1Api);
   }
 
   get server(): string {
@@ -61,13 +63,107 @@ export class KubeApi {
 
   /** SelfSubjectAccessReview: may we do `verb` on `resource` in `namespace`? Asked before starting. */
   async requirePermission(namespace: string, verb: string, resource: string, subresource?: string): Promise<void> {
-    const review = await call(
-      () => this.authorization.createSelfSubjectAccessReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { namespace, verb, resource, subresource } } } }),
-      `check permission to ${verb} ${resource}${subresource ? `/${subresource}` : ''}`,
-    );
-    if (!review.status?.allowed) {
-      const what = `${verb} ${resource}${subresource ? `/${subresource}` : ''}`;
-      throw new BackupError('KUBERNETES_FORBIDDEN', `Not allowed to ${what} in namespace ${namespace}${review.status?.reason ? ` (${review.status.reason})` : ''}.`, RBAC_HINT);
+    await this.requirePermissions([{ namespace, verb, resource, subresource }]);
+  }
+
+  /**
+   * Asks for every permission an operation needs at once (one SelfSubjectAccessReview each, in
+   * parallel) and names all the missing ones in one error, before anything is changed.
+   */
+  async requirePermissions(permissions: readonly Permission[]): Promise<void> {
+    const answers = await Promise.all(permissions.map(async (p) => {
+      const review = await call(
+        () => this.authorization.createSelfSubjectAccessReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { namespace: p.namespace, verb: p.verb, group: p.group, resource: p.resource, subresource: p.subresource } } } }),
+        `check permission to ${describePermission(p)}`,
+      );
+      return { permission: p, allowed: review.status?.allowed === true, reason: review.status?.reason };
+    }));
+    const missing = answers.filter((answer) => !answer.allowed);
+    if (missing.length === 0) return;
+    const scope = (p: Permission) => (p.namespace ? ` in namespace ${p.namespace}` : ' (cluster-wide)');
+    const list = missing.map(({ permission, reason }) => `${describePermission(permission)}${scope(permission)}${reason ? ` (${reason})` : ''}`);
+    throw new BackupError('KUBERNETES_FORBIDDEN', `Not allowed to ${list.join(', ')}.`, RBAC_HINT);
+  }
+
+  async readNamespace(name: string): Promise<V1Namespace | undefined> {
+    return orUndefinedOn404(() => this.core.readNamespace({ name }), `get namespace ${name}`);
+  }
+
+  /**
+   * Whether a namespace exists; undefined when we may not read namespaces (a namespace-scoped
+   * Role): then it is taken as existing, and creating things in it says otherwise if it does not.
+   */
+  async namespaceExists(name: string): Promise<boolean | undefined> {
+    try {
+      return (await this.readNamespace(name)) !== undefined;
+    } catch (error) {
+      if ((error as BackupError).code === 'KUBERNETES_FORBIDDEN') return undefined;
+      throw error;
+    }
+  }
+
+  /** Creates a namespace; false when it already existed (409 AlreadyExists). */
+  async createNamespace(name: string, labels: Record<string, string>): Promise<boolean> {
+    return createOrExists(() => this.core.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } } }), `create namespace ${name}`);
+  }
+
+  async deleteNamespace(name: string): Promise<void> {
+    await orUndefinedOn404(() => this.core.deleteNamespace({ name }), `delete namespace ${name}`);
+  }
+
+  async readPersistentVolumeClaim(namespace: string, name: string): Promise<V1PersistentVolumeClaim | undefined> {
+    return orUndefinedOn404(() => this.core.readNamespacedPersistentVolumeClaim({ namespace, name }), `get persistentvolumeclaim ${namespace}/${name}`);
+  }
+
+  async createPersistentVolumeClaim(namespace: string, body: V1PersistentVolumeClaim): Promise<void> {
+    await call(() => this.core.createNamespacedPersistentVolumeClaim({ namespace, body }), `create persistentvolumeclaim ${namespace}/${body.metadata?.name}`);
+  }
+
+  async deletePersistentVolumeClaim(namespace: string, name: string): Promise<void> {
+    await orUndefinedOn404(() => this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name }), `delete persistentvolumeclaim ${namespace}/${name}`);
+  }
+
+  async createPod(namespace: string, body: V1Pod): Promise<void> {
+    await call(() => this.core.createNamespacedPod({ namespace, body }), `create pod ${namespace}/${body.metadata?.name}`);
+  }
+
+  async deletePod(namespace: string, name: string): Promise<void> {
+    await orUndefinedOn404(() => this.core.deleteNamespacedPod({ namespace, name }), `delete pod ${namespace}/${name}`);
+  }
+
+  async readPodIfExists(namespace: string, name: string): Promise<V1Pod | undefined> {
+    return orUndefinedOn404(() => this.core.readNamespacedPod({ namespace, name }), `get pod ${namespace}/${name}`);
+  }
+
+  async readStatefulSet(namespace: string, name: string): Promise<V1StatefulSet> {
+    return call(() => this.apps.readNamespacedStatefulSet({ namespace, name }), `get statefulset ${namespace}/${name}`);
+  }
+
+  /** PATCH of the scale subresource (JSON patch), what `kubectl scale` does. */
+  async scaleStatefulSet(namespace: string, name: string, replicas: number): Promise<void> {
+    await call(() => this.apps.patchNamespacedStatefulSetScale({ namespace, name, body: [{ op: 'replace', path: '/spec/replicas', value: replicas }] }), `scale statefulset ${namespace}/${name} to ${replicas}`);
+  }
+
+  /**
+   * Polls a pod until it is Running (and not being deleted) or gone (404). A pod that ends
+   * (Failed/Succeeded) while we wait for Running, or a timeout, is an error naming the pod.
+   */
+  async waitForPod(namespace: string, name: string, until: 'running' | 'gone', options: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
+    const deadline = Date.now() + options.timeoutMs;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+      if (options.signal?.aborted) throw new BackupError('CANCELLED', `Cancelled while waiting for pod ${namespace}/${name}.`);
+      const pod = await this.readPodIfExists(namespace, name);
+      if (until === 'gone' && !pod) return;
+      const phase = pod?.status?.phase;
+      if (until === 'running' && phase === 'Running' && !pod?.metadata?.deletionTimestamp) return;
+      if (until === 'running' && (phase === 'Failed' || phase === 'Succeeded')) {
+        throw new BackupError('HOST_COMMAND_FAILED', `Pod ${namespace}/${name} ended (${phase}) before it could be used.`, `See kubectl describe pod -n ${namespace} ${name} and its logs.`);
+      }
+      if (Date.now() > deadline) {
+        const what = until === 'running' ? `to be Running (it is ${phase ?? 'not created yet'})` : 'to go away';
+        throw new BackupError('HOST_COMMAND_FAILED', `Timed out after ${Math.round(options.timeoutMs / 1000)} s waiting for pod ${namespace}/${name} ${what}.`, `See kubectl describe pod -n ${namespace} ${name} (image pull, scheduling, volume binding).`);
+      }
+      await sleep(delay, options.signal);
     }
   }
 
@@ -104,6 +200,56 @@ export class KubeApi {
     query.set('tty', 'false');
     const prefix = base.pathname === '/' ? '' : base.pathname;
     return `${base.origin}${prefix}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/exec?${query}`;
+  }
+}
+
+/** One permission as SelfSubjectAccessReview asks it; no namespace means cluster-scoped. */
+export interface Permission {
+  namespace?: string;
+  verb: string;
+  group?: string;
+  resource: string;
+  subresource?: string;
+}
+
+function describePermission(p: Permission): string {
+  return `${p.verb} ${p.resource}${p.subresource ? `/${p.subresource}` : ''}`;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function httpStatusOf(error: unknown): number | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** A read or delete where 404 is an answer (it is not there), not an error. */
+async function orUndefinedOn404<T>(request: () => Promise<T>, action: string): Promise<T | undefined> {
+  try {
+    return await request();
+  } catch (error) {
+    if (httpStatusOf(error) === 404) return undefined;
+    return call(() => Promise.reject(error), action);
+  }
+}
+
+async function createOrExists(request: () => Promise<unknown>, action: string): Promise<boolean> {
+  try {
+    await request();
+    return true;
+  } catch (error) {
+    if (httpStatusOf(error) === 409) return false;
+    return call(() => Promise.reject(error), action);
   }
 }
 

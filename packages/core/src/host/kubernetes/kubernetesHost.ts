@@ -1,3 +1,4 @@
+import type { V1Pod } from '@kubernetes/client-node';
 import { join } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -57,10 +58,17 @@ export class KubernetesHost implements Host {
   /** The exec protocol the API server chose, once known. */
   protocol: ExecProtocol | undefined;
   private preflight: Promise<{ api: KubeApi; protocol: ExecProtocol }> | undefined;
+  /** The pod as read before the first command. */
+  pod: V1Pod | undefined;
 
-  constructor(private readonly options: KubernetesHostOptions = {}) {
+  constructor(readonly options: KubernetesHostOptions = {}) {
     this.namespace = options.namespace ?? DEFAULT_NAMESPACE;
     this.podName = options.labelSelector ? options.pod : (options.pod ?? DEFAULT_POD);
+  }
+
+  /** The pod's name (known once ready() has found it when a label selector was given). */
+  get name(): string | undefined {
+    return this.podName;
   }
 
   get description(): string {
@@ -190,6 +198,7 @@ export class KubernetesHost implements Host {
       ? await api.findPod(this.namespace, this.options.labelSelector)
       : await api.readPod(this.namespace, this.podName!);
     this.podName = pod.metadata?.name ?? this.podName;
+    this.pod = pod;
     const phase = pod.status?.phase;
     if (phase !== 'Running') {
       throw new BackupError('HOST_COMMAND_FAILED', `Pod ${this.namespace}/${this.podName} is ${phase ?? 'in an unknown phase'}, not Running.`, `Wait for it (kubectl get pod -n ${this.namespace} ${this.podName} -w) and retry.`);
