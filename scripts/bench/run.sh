@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# pnpm bench: backup and restore speed and memory of the CLI on a generated database, each next to
-# the raw limit measured in the same run on the same data:
+# pnpm bench: backup, restore and verify speed and memory of the CLI on a generated database, each
+# next to the raw limit measured in the same run on the same data:
 #   backup  vs  pg_basebackup -D - -Ft -X fetch | zstd -1 > file
 #   restore vs  zstd -d < file | tar -x
+#   verify  vs  sha256sum object, then zstd -d -c object > /dev/null   (on our stored object)
 # BENCH_ROWS (default 7600000, about 1 GB) sets the size; BENCH_RUNS (default 3) the repetitions
 # (the median is printed). Timings are printed, never asserted.
 set -euo pipefail
@@ -16,6 +17,8 @@ bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 as_db_user() { if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi; }
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN {print b - a}'; }
+json_field() { node -e 'const v=JSON.parse(require("fs").readFileSync(process.argv[1]));console.log(process.argv[2].split(".").reduce((o,k)=>o[k],v))' "$1" "$2"; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.1f", b / 1e6 / s}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
@@ -67,6 +70,18 @@ for ((run = 1; run <= runs; run++)); do
     t[restore_${mode}_rss]+="$(cat "$work/rss") "
   done
   as_db_user rm -rf "$work/pg/raw-restore" "$work/pg/restore-plain" "$work/pg/restore-encrypted"
+
+  # verify-backup (no test restore) reads the object once: stored SHA-256, decrypt, decompress, tar,
+  # and every file's SHA-256 against backup_manifest. The limit reads it twice with the C tools.
+  object="$work/repo/$(json_field "$work/backup-plain.json" objects.0.key)"
+  start=$(now); sha256sum "$object" >/dev/null; zstd -d -q -c "$object" >/dev/null
+  t[raw_verify]+="$(since "$start") "
+  for mode in plain encrypted; do
+    start=$(now)
+    /usr/bin/time -f '%M' -o "$work/rss" "$cli" database verify-backup --backup-id "$(json_field "$work/backup-$mode.json" id)" --no-record --json >"$work/verify.json" || { cat "$work/verify.json" >&2; exit 1; }
+    t[verify_$mode]+="$(since "$start") "
+    t[verify_${mode}_rss]+="$(cat "$work/rss") "
+  done
   rm -rf "$work/repo/backups"
 done
 
@@ -82,7 +97,11 @@ row "backup, zstd + AES-256-GCM" "$(m backup_encrypted)" "$(ratio "$(m raw_backu
 row "zstd -d | tar -x (limit)" "$(m raw_restore)" "1.00" "-"
 row "restore, zstd (--no-start)" "$(m restore_plain)" "$(ratio "$(m raw_restore)" "$(m restore_plain)")" "$(( $(m restore_plain_rss) / 1024 )) MB"
 row "restore, zstd + AES-256-GCM" "$(m restore_encrypted)" "$(ratio "$(m raw_restore)" "$(m restore_encrypted)")" "$(( $(m restore_encrypted_rss) / 1024 )) MB"
-echo "(vs limit: throughput relative to the raw pipeline; 1.00 = as fast. Targets: >= 0.90, peak RSS < 250 MB.)"
+row "sha256sum + zstd -d (limit)" "$(m raw_verify)" "1.00" "-"
+row "verify-backup, zstd" "$(m verify_plain)" "$(ratio "$(m raw_verify)" "$(m verify_plain)")" "$(( $(m verify_plain_rss) / 1024 )) MB"
+row "verify-backup, zstd + AES-256-GCM" "$(m verify_encrypted)" "$(ratio "$(m raw_verify)" "$(m verify_encrypted)")" "$(( $(m verify_encrypted_rss) / 1024 )) MB"
+echo "(vs limit: throughput relative to the raw pipeline; 1.00 = as fast. Targets: >= 0.90, peak RSS < 250 MB."
+echo " Every row is a whole CLI run, its start-up included; verify-backup also hashes every file of the tar.)"
 
 # WAL archiving: wal-push / wal-fetch segments/s beside cp (scripts/bench/wal.sh).
 echo
