@@ -4,15 +4,19 @@ import { dataCorrupt } from './pipelineErrors.js';
 const SKIPPABLE_MASK = 0xfffffff0;
 const SKIPPABLE_MAGIC = 0x184d2a50;
 
-export function isSkippableMagic(magic: number): boolean {
+function isSkippableMagic(magic: number): boolean {
   return (magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC;
 }
+
+/** Every frame starts with a 4-byte little-endian magic; a skippable frame's then gives its size. */
+type CommonField = 'magic' | 'skipSize';
 
 /**
  * Cuts a stream of concatenated compressed frames into whole frames by walking their headers, so
  * each frame can be decoded on its own (on a worker, or by a codec that takes one frame per call).
  * The mechanics live here: collect a fixed-size header field, skip a payload of known length, keep
- * the bytes of the frame in progress, bound its size. A subclass knows its format's fields.
+ * the bytes of the frame in progress, bound its size, drop skippable frames. A subclass knows the
+ * fields of its format's frames after the magic.
  * Frames are buffered whole; the size bound keeps a damaged or foreign object from making that
  * unbounded.
  */
@@ -20,8 +24,8 @@ export abstract class FrameSplitter<Field extends string> {
   private pieces: Buffer[] = [];
   private frameBytes = 0;
   /** A small fixed-size field being collected, or undefined while skipping `skip` payload bytes. */
-  private field: Field | undefined;
-  private need: number;
+  private field: Field | CommonField | undefined = 'magic';
+  private need = 4;
   private fieldBytes: Buffer[] = [];
   private skip = 0;
   private skippable = false;
@@ -34,13 +38,10 @@ export abstract class FrameSplitter<Field extends string> {
   constructor(
     /** 'zstd' or 'LZ4', for error messages. */
     protected readonly format: string,
+    /** The magic number of the format's data frames. */
+    private readonly magic: number,
     private readonly maxFrameBytes: number,
-    private readonly firstField: Field,
-    private readonly firstFieldBytes: number,
-  ) {
-    this.field = firstField;
-    this.need = firstFieldBytes;
-  }
+  ) {}
 
   /** Feeds bytes; returns every frame completed by them (skippable frames are dropped). */
   push(bytes: Buffer): Buffer[] {
@@ -61,8 +62,7 @@ export abstract class FrameSplitter<Field extends string> {
       if (this.need === 0) {
         const value = this.fieldBytes.length === 1 ? (this.fieldBytes[0] as Buffer) : Buffer.concat(this.fieldBytes);
         this.fieldBytes = [];
-        if (this.field === this.firstField && this.frameBytes === this.firstFieldBytes) this.frameStart = this.offset - this.firstFieldBytes;
-        this.onField(this.field, value);
+        this.onAnyField(this.field, value);
       }
     }
     return this.completed;
@@ -70,17 +70,19 @@ export abstract class FrameSplitter<Field extends string> {
 
   /** At end of input nothing may be pending: a partial frame means the object was truncated. */
   finish(): void {
-    if (this.frameBytes > 0 || this.skippable || this.field !== this.firstField || this.need !== this.firstFieldBytes) {
+    if (this.frameBytes > 0 || this.skippable || this.field !== 'magic' || this.need !== 4) {
       throw dataCorrupt(`The ${this.format} data is truncated: the frame starting at stored byte offset ${this.frameStart} is incomplete.`);
     }
   }
 
-  /** Handles a complete field: calls expect, skipPayload, beginSkippableFrame or completeFrame. */
+  /** The first field of a data frame after its magic. */
+  protected abstract fieldAfterMagic(): [Field, number];
+  /** Handles a complete field of a data frame: calls expect, skipPayload or completeFrame. */
   protected abstract onField(field: Field, value: Buffer): void;
   /** A payload of the frame was skipped: expect the next field or complete the frame. */
   protected abstract onPayloadEnd(): void;
 
-  protected expect(field: Field, bytes: number): void {
+  protected expect(field: Field | CommonField, bytes: number): void {
     this.field = field;
     this.need = bytes;
   }
@@ -91,22 +93,37 @@ export abstract class FrameSplitter<Field extends string> {
     if (bytes === 0) this.endPayload();
   }
 
-  /** The magic just read opens a skippable frame: what is kept of it is dropped. */
-  protected beginSkippableFrame(): void {
-    this.skippable = true;
-    this.pieces = [];
-    this.frameBytes = 0;
-  }
-
   protected completeFrame(): void {
     this.completed.push(this.pieces.length === 1 ? (this.pieces[0] as Buffer) : Buffer.concat(this.pieces, this.frameBytes));
     this.pieces = [];
     this.frameBytes = 0;
-    this.expect(this.firstField, this.firstFieldBytes);
+    this.expectMagic();
   }
 
   protected corrupt(what: string): Error {
     return dataCorrupt(`The ${this.format} frame at stored byte offset ${this.frameStart} ${what}.`);
+  }
+
+  private onAnyField(field: Field | CommonField, value: Buffer): void {
+    if (field === 'skipSize') return this.skipPayload(value.readUInt32LE(0));
+    if (field !== 'magic') return this.onField(field, value);
+    this.frameStart = this.offset - 4;
+    const magic = value.readUInt32LE(0);
+    if (isSkippableMagic(magic)) {
+      // A skippable frame carries no data for us: drop what was kept of it.
+      this.skippable = true;
+      this.pieces = [];
+      this.frameBytes = 0;
+      return this.expect('skipSize', 4);
+    }
+    if (magic !== this.magic) {
+      throw dataCorrupt(`The data at stored byte offset ${this.frameStart} is not ${this.format === 'LZ4' ? 'an' : 'a'} ${this.format} frame (magic 0x${magic.toString(16)}).`);
+    }
+    this.expect(...this.fieldAfterMagic());
+  }
+
+  private expectMagic(): void {
+    this.expect('magic', 4);
   }
 
   private keep(part: Buffer): void {
@@ -120,7 +137,7 @@ export abstract class FrameSplitter<Field extends string> {
   private endPayload(): void {
     if (this.skippable) {
       this.skippable = false;
-      this.expect(this.firstField, this.firstFieldBytes);
+      this.expectMagic();
       return;
     }
     this.onPayloadEnd();

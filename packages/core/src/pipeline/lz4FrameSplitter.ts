@@ -1,5 +1,4 @@
-import { FrameSplitter, isSkippableMagic } from './frameSplitter.js';
-import { dataCorrupt } from './pipelineErrors.js';
+import { FrameSplitter } from './frameSplitter.js';
 
 /**
  * Cuts a stream of concatenated LZ4 frames (lz4 frame format 1.6.x) into whole frames. lz4-napi
@@ -10,7 +9,7 @@ import { dataCorrupt } from './pipelineErrors.js';
 const LZ4_MAGIC = 0x184d2204;
 const MAX_BLOCK_SIZES: Record<number, number> = { 4: 64 * 1024, 5: 256 * 1024, 6: 1024 * 1024, 7: 4 * 1024 * 1024 };
 
-type Field = 'magic' | 'descriptor' | 'descriptorRest' | 'blockSize' | 'skipSize' | 'checksum';
+type Field = 'descriptor' | 'descriptorRest' | 'blockSize' | 'checksum';
 
 export class Lz4FrameSplitter extends FrameSplitter<Field> {
   private blockChecksum = false;
@@ -18,7 +17,11 @@ export class Lz4FrameSplitter extends FrameSplitter<Field> {
   private maxBlockSize = 0;
 
   constructor(maxFrameBytes: number) {
-    super('LZ4', maxFrameBytes, 'magic', 4);
+    super('LZ4', LZ4_MAGIC, maxFrameBytes);
+  }
+
+  protected fieldAfterMagic(): [Field, number] {
+    return ['descriptor', 2];
   }
 
   protected onPayloadEnd(): void {
@@ -27,17 +30,6 @@ export class Lz4FrameSplitter extends FrameSplitter<Field> {
 
   protected onField(field: Field, value: Buffer): void {
     switch (field) {
-      case 'magic': {
-        const magic = value.readUInt32LE(0);
-        if (isSkippableMagic(magic)) {
-          this.beginSkippableFrame();
-          return this.expect('skipSize', 4);
-        }
-        if (magic !== LZ4_MAGIC) {
-          throw dataCorrupt(`The data at stored byte offset ${this.frameStart} is not an LZ4 frame (magic 0x${magic.toString(16)}).`);
-        }
-        return this.expect('descriptor', 2);
-      }
       case 'descriptor': {
         const flags = value[0] as number;
         const blockDescriptor = value[1] as number;
@@ -63,8 +55,6 @@ export class Lz4FrameSplitter extends FrameSplitter<Field> {
         if (size > this.maxBlockSize) throw this.corrupt('has a block larger than its frame allows');
         return this.skipPayload(size + (this.blockChecksum ? 4 : 0));
       }
-      case 'skipSize':
-        return this.skipPayload(value.readUInt32LE(0));
       case 'checksum':
         return this.completeFrame();
     }

@@ -1,5 +1,4 @@
-import { FrameSplitter, isSkippableMagic } from './frameSplitter.js';
-import { dataCorrupt } from './pipelineErrors.js';
+import { FrameSplitter } from './frameSplitter.js';
 
 /**
  * Cuts a stream of concatenated zstd frames (RFC 8878) into whole frames by walking the frame
@@ -12,14 +11,18 @@ const MAX_BLOCK_BYTES = 128 * 1024;
 const DICTIONARY_ID_BYTES = [0, 1, 2, 4] as const;
 const CONTENT_SIZE_BYTES = [0, 2, 4, 8] as const;
 
-type Field = 'magic' | 'descriptor' | 'headerRest' | 'blockHeader' | 'skipSize' | 'checksum';
+type Field = 'descriptor' | 'headerRest' | 'blockHeader' | 'checksum';
 
 export class ZstdFrameSplitter extends FrameSplitter<Field> {
   private contentChecksum = false;
   private lastBlock = false;
 
   constructor(maxFrameBytes: number) {
-    super('zstd', maxFrameBytes, 'magic', 4);
+    super('zstd', ZSTD_MAGIC, maxFrameBytes);
+  }
+
+  protected fieldAfterMagic(): [Field, number] {
+    return ['descriptor', 1];
   }
 
   protected onPayloadEnd(): void {
@@ -31,17 +34,6 @@ export class ZstdFrameSplitter extends FrameSplitter<Field> {
 
   protected onField(field: Field, value: Buffer): void {
     switch (field) {
-      case 'magic': {
-        const magic = value.readUInt32LE(0);
-        if (isSkippableMagic(magic)) {
-          this.beginSkippableFrame();
-          return this.expect('skipSize', 4);
-        }
-        if (magic !== ZSTD_MAGIC) {
-          throw dataCorrupt(`The data at stored byte offset ${this.frameStart} is not a zstd frame (magic 0x${magic.toString(16)}).`);
-        }
-        return this.expect('descriptor', 1);
-      }
       case 'descriptor': {
         const descriptor = value[0] as number;
         if ((descriptor & 0x08) !== 0) throw this.corrupt('has the reserved bit of its frame header set');
@@ -66,8 +58,6 @@ export class ZstdFrameSplitter extends FrameSplitter<Field> {
         // A raw or compressed block stores `size` bytes; an RLE block stores one byte repeated `size` times.
         return this.skipPayload(type === 1 ? 1 : size);
       }
-      case 'skipSize':
-        return this.skipPayload(value.readUInt32LE(0));
       case 'checksum':
         return this.completeFrame();
     }

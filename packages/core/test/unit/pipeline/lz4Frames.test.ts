@@ -1,15 +1,7 @@
 import { decompressFrameSync } from 'lz4-napi';
 import { describe, expect, it } from 'vitest';
 import { decodeFrame } from '../../../src/pipeline/index.js';
-import { SMALL_FRAME, readObject, sampleData, writeObject } from './pipelineHelpers.js';
-
-/** A skippable frame (magic 0x184D2A50..5F): lz4 -d ignores it, and so must we. */
-function skippableFrame(payload: Buffer): Buffer {
-  const header = Buffer.alloc(8);
-  header.writeUInt32LE(0x184d2a53, 0);
-  header.writeUInt32LE(payload.length, 4);
-  return Buffer.concat([header, payload]);
-}
+import { SMALL_FRAME, readObject, sampleData, skippableFrame, writeObject } from './pipelineHelpers.js';
 
 describe('LZ4 frame boundaries', () => {
   const input = sampleData(3 * SMALL_FRAME, 71);

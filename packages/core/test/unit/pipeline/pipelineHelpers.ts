@@ -104,3 +104,11 @@ export function runCli(command: string, args: string[], input: Buffer): { status
   const result = spawnSync(command, args, { input, maxBuffer: 256 * 1024 * 1024 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString() };
 }
+
+/** A skippable frame (magic 0x184D2A50..5F): zstd -d and lz4 -d ignore it, and so must we. */
+export function skippableFrame(payload: Buffer, magic = 0x184d2a53): Buffer {
+  const header = Buffer.alloc(8);
+  header.writeUInt32LE(magic, 0);
+  header.writeUInt32LE(payload.length, 4);
+  return Buffer.concat([header, payload]);
+}

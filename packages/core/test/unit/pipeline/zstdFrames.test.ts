@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ZstdFrameSplitter } from '../../../src/pipeline/zstdFrameSplitter.js';
-import { SMALL_FRAME, pieces, readObject, runCli, sampleData, writeObject } from './pipelineHelpers.js';
-
-/** A skippable frame (magic 0x184D2A50..5F): zstd -d ignores it, and so must we. */
-function skippableFrame(payload: Buffer): Buffer {
-  const header = Buffer.alloc(8);
-  header.writeUInt32LE(0x184d2a5e, 0);
-  header.writeUInt32LE(payload.length, 4);
-  return Buffer.concat([header, payload]);
-}
+import { SMALL_FRAME, pieces, readObject, runCli, sampleData, skippableFrame, writeObject } from './pipelineHelpers.js';
 
 function split(stored: Buffer, pieceSize: number): Buffer[] {
   const splitter = new ZstdFrameSplitter(64 * 1024 * 1024);
@@ -41,7 +33,7 @@ describe('zstd frame boundaries (decoding frames in parallel)', () => {
   it('skips skippable frames between data frames', async () => {
     const { stored, summary } = await writeObject(input, { compression: 'zstd', frameSize: SMALL_FRAME });
     const cut = summary.frames[2]!.storedOffset;
-    const withSkippable = Buffer.concat([stored.subarray(0, cut), skippableFrame(Buffer.from('not data')), stored.subarray(cut)]);
+    const withSkippable = Buffer.concat([stored.subarray(0, cut), skippableFrame(Buffer.from('not data'), 0x184d2a5e), stored.subarray(cut)]);
     const { raw, error } = await readObject(withSkippable, { compression: 'zstd' }, 5);
     expect(error).toBeUndefined();
     expect(raw.equals(input)).toBe(true);
