@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { KubeApi, loadKubeConfig } from '../../core/src/host/kubernetes/kubeApi.js';
 import { KubernetesHost } from '../../core/src/host/kubernetes/kubernetesHost.js';
@@ -32,6 +32,11 @@ let batch: { lsn: string; digests: TableDigest[] };
 async function podDigests(namespace: string, pod: string, port: number, database = 'llm_analytics'): Promise<TableDigest[]> {
   const host = new KubernetesHost({ kubeconfig, namespace, pod });
   return tableDigests(host, { host: '127.0.0.1', port, user: 'postgres' }, database);
+}
+
+/** REST calls since `from` that could change something: anything but GET and SelfSubjectAccessReview (exec is not a REST call here). */
+function writeRequests(from: number): string[] {
+  return api.requests.slice(from).filter((request) => !request.startsWith('GET ') && request !== 'POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews');
 }
 
 async function deleteNamespace(name: string): Promise<void> {
@@ -115,6 +120,67 @@ describe('restore --target-namespace NS (Kubernetes)', () => {
   });
 });
 
+describe('restore --dry-run and --no-start in Kubernetes', () => {
+  const unchanged = { namespaces: ['llm-analytics-hub'], pods: ['llm-analytics-hub/standalone', 'llm-analytics-hub/timescaledb-0'], pvcs: ['llm-analytics-hub/data-timescaledb-0'], replicas: { 'llm-analytics-hub/timescaledb': 1 } };
+
+  it('--target-namespace --dry-run --json prints the plan (backup, PITR target and window, namespace, claim size and image of the source pod) and sends no write request', async () => {
+    const before = api.requests.length;
+    const execsBefore = api.execs.length;
+    const run = await runCli(['database', 'restore', '--backup-id', backupId, '--target-namespace', 'llm-analytics-plan', '--pitr-lsn', batch.lsn, '--dry-run', '--json', ...k8s], env);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.json).toMatchObject({
+      dryRun: true, mode: 'namespace', backupId, baseBackupId: backupId, recoverTo: `LSN ${batch.lsn}`, replayWal: true, targetState: 'missing', port: cluster.port, pgdata: cluster.pgdata,
+      image: 'timescale/timescaledb-ha:pg15', sourcePod: 'pod llm-analytics-hub/timescaledb-0',
+      namespace: { name: 'llm-analytics-plan', exists: false },
+      persistentVolumeClaim: { name: 'llm-analytics-restore-<6 hex>', request: '5Gi', created: true },
+      pod: { namespace: 'llm-analytics-plan', name: 'llm-analytics-restore-<6 hex>', restartPolicy: 'Always' },
+    });
+    expect(run.json.window).toMatchObject({ fromLsn: expect.stringMatching(/^[0-9A-F]+\/[0-9A-F]+$/), toLsn: expect.stringMatching(/^[0-9A-F]+\/[0-9A-F]+$/) });
+    expect(run.json.steps.slice(0, 3)).toEqual([
+      'Create namespace llm-analytics-plan',
+      'Create claim llm-analytics-plan/llm-analytics-restore-<6 hex> requesting 5Gi',
+      `Create pod llm-analytics-plan/llm-analytics-restore-<6 hex> from image timescale/timescaledb-ha:pg15 (the settings of pod llm-analytics-hub/timescaledb-0; restart policy Always), PGDATA ${cluster.pgdata}`,
+    ]);
+    expect(api.requests.slice(before)).toContain('POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews');
+    expect(writeRequests(before)).toEqual([]);
+    expect(api.execs.slice(execsBefore).map((argv) => argv.join(' ')).filter((line) => /\b(tar|mv|rm|pg_ctl)\b/.test(line))).toEqual([]);
+    expect(api.objects()).toEqual(unchanged);
+  });
+
+  it('in place, --dry-run prints the StatefulSet scale-down, the helper pod on the claim, where the old data goes, in human and JSON form, and changes nothing', async () => {
+    const before = api.requests.length;
+    const human = await runCli(['database', 'restore', '--backup-id', backupId, '--dry-run', ...k8s], env);
+    expect(human.exitCode, human.stderr).toBe(0);
+    expect(human.stdout).toContain('Nothing was changed. The restore would be:');
+    expect(human.stdout).toMatch(/│ StatefulSet\s+│ llm-analytics-hub\/timescaledb: 1 → 0 → 1\s+│/);
+    expect(human.stdout).toMatch(/│ Restorable Window\s+│ \S+ \(LSN [0-9A-F]+\/[0-9A-F]+\) to /);
+    expect(human.stdout).toContain('1. Scale StatefulSet llm-analytics-hub/timescaledb from 1 to 0 and wait until pod llm-analytics-hub/timescaledb-0 is gone');
+    expect(human.stdout).toContain(`2. Create helper pod llm-analytics-hub/llm-analytics-restore-helper-<6 hex> from image timescale/timescaledb-ha:pg15 mounting claim data-timescaledb-0 at ${cluster.dir}`);
+    expect(human.stdout).toMatch(new RegExp(`3\\. Move ${cluster.pgdata} aside to ${cluster.pgdata}\\.before-restore-\\d{8}T\\d{9}Z`));
+    expect(human.stdout).toMatch(/Scale StatefulSet llm-analytics-hub\/timescaledb back to 1, wait for pod llm-analytics-hub\/timescaledb-0 to run and validate through it/);
+    const json = await runCli(['database', 'restore', '--backup-id', backupId, '--dry-run', '--json', ...k8s], env);
+    expect(json.exitCode, json.stderr).toBe(0);
+    expect(json.json).toMatchObject({ dryRun: true, mode: 'in-place', method: 'statefulset', statefulSet: { namespace: 'llm-analytics-hub', name: 'timescaledb', replicas: 1 }, persistentVolumeClaim: { name: 'data-timescaledb-0', request: '5Gi', created: false }, pgdata: cluster.pgdata, targetState: 'not-empty', recoverTo: 'the end of the archived WAL' });
+    expect(json.json.movedAsideTo).toMatch(/\.before-restore-/);
+    expect(writeRequests(before)).toEqual([]);
+    expect(api.objects()).toEqual(unchanged);
+    expect((await cluster.psql('select 1')).trim()).toBe('1');
+  });
+
+  it('refuses --no-start with --target-namespace and in place as INVALID_ARGUMENT naming the flag and why (exit 2), before any request that changes something', async () => {
+    const before = api.requests.length;
+    const namespaced = await runCli(['database', 'restore', '--backup-id', backupId, '--target-namespace', 'llm-analytics-nostart', '--no-start', '--force', ...k8s], env);
+    expect(namespaced.exitCode).toBe(2);
+    expect(namespaced.stderr).toContain('error [INVALID_ARGUMENT]: --no-start is not available with --target-namespace: the restore starts the new pod\'s server to recover and validate it');
+    const inPlace = await runCli(['database', 'restore', '--backup-id', backupId, '--no-start', '--force', '--dry-run', ...k8s], env);
+    expect(inPlace.exitCode).toBe(2);
+    expect(inPlace.stderr).toContain('error [INVALID_ARGUMENT]: --no-start is not available for an in-place restore: the previous data is kept aside only until the restored server has started and been validated');
+    expect(inPlace.stderr).toMatch(/^hint: Restore into another directory of the pod with --pgdata DIR --no-start/m);
+    expect(writeRequests(before)).toEqual([]);
+    expect(api.objects()).toEqual(unchanged);
+  });
+});
+
 describe('verify-backup --test-restore --test-namespace NS (Kubernetes)', () => {
   it('test-restores in a temporary pod and deletes the pod, its claim and the namespace it created', async () => {
     const run = await runCli(['database', 'verify-backup', '--backup-id', backupId, '--test-restore', '--test-namespace', 'backup-test', '--no-record', '--json', ...k8s], env);
@@ -190,6 +256,9 @@ describe('restore in place (Kubernetes)', () => {
     expect(await clusterTableDigests(cluster)).toEqual(batch.digests);
     expect(readdirSync(cluster.dir).filter((name) => name.includes('before-restore'))).toEqual([]);
     expect(existsSync(`${cluster.pgdata}/llm-analytics-wal`)).toBe(false);
+    // The staged WAL's restore_command (cp from the removed directory) and the target left with it.
+    expect(messages).toMatch(/Recovery settings \(restore_command, recovery_target_\*\) removed from .*postgresql\.auto\.conf/);
+    expect(readFileSync(`${cluster.pgdata}/postgresql.auto.conf`, 'utf8')).not.toMatch(/^(restore_command|recovery_target_\w+) =/m);
     expect(atBackup).not.toEqual(batch.digests);
   });
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { startCluster, stopClusterAt, trackDataDirectory, type Cluster } from '../../core/test-support/pgCluster.js';
 import { clusterTableDigests, loadSampleData, tableDigests, type TableDigest } from '../../core/test-support/sampleData.js';
 import { createTestBucket, type TestBucket } from '../../core/test-support/s3Server.js';
@@ -90,10 +91,14 @@ describe('restore --pitr-*', () => {
     expect(digests).not.toEqual(batches[2]!.digests);
   });
 
-  it('recovers to an LSN target with exactly the rows written before it', async () => {
+  it('recovers to an LSN target with exactly the rows written before it, then removes the recovery settings it wrote (the port stays)', async () => {
     const { run, digests } = await restoreTo(['--pitr-lsn', batches[0]!.lsn], 'lsn');
     expect(run.exitCode, run.stderr).toBe(0);
     expect(digests).toEqual(batches[0]!.digests);
+    expect(run.json.messages.join('\n')).toMatch(/Recovery settings \(restore_command, recovery_target_\*\) removed from .*postgresql\.auto\.conf: recovery is over/);
+    const conf = readFileSync(`${scratch.path}/restored-lsn/postgresql.auto.conf`, 'utf8');
+    expect(conf).not.toMatch(/^(restore_command|recovery_end_command|recovery_target_\w+) =/m);
+    expect(conf).toMatch(/^port = \d+$/m);
   });
 
   it('recovers to a transaction id, inclusive by default and just before it with --no-pitr-inclusive', async () => {

@@ -267,19 +267,23 @@ describe('point-in-time restore with prefetch', () => {
     const withPrefetch = await restoreTo('prefetch', {});
     expect(without.digests).toEqual(target.digests);
     expect(withPrefetch.digests).toEqual(target.digests);
-    expect(await readFile(join(withPrefetch.pgdata, 'postgresql.auto.conf'), 'utf8')).toMatch(/^recovery_end_command = '.* database wal-fetch .*--clear-spool'$/m);
-    // recovery_end_command removed the spool when recovery ended.
+    // recovery_end_command (wal-fetch --clear-spool) removed the spool when recovery ended; after
+    // promotion the restore removed the recovery settings it had written.
+    expect(withPrefetch.json.messages.join('\n')).toMatch(/Recovery settings \(restore_command, recovery_target_\*\) removed from .*postgresql\.auto\.conf/);
+    expect(await readFile(join(withPrefetch.pgdata, 'postgresql.auto.conf'), 'utf8')).not.toMatch(/^(restore_command|recovery_end_command) =/m);
     expect((await readdir(join(withPrefetch.pgdata, 'pg_wal'))).filter((name) => name.startsWith('.llm'))).toEqual([]);
   });
 
-  it('replays from the spool during recovery: with the spool kept, it holds the last segment PostgreSQL asked for', async () => {
+  it('writes recovery_end_command --clear-spool, and replays from the spool: kept, it holds the last segment PostgreSQL asked for', async () => {
     const pgdata = join(scratch.path, 'restored-kept-spool');
     await trackDataDirectory(pgdata).catch(() => {});
     const port = await freePort();
     const run = await runCli(['database', 'restore', '-d', 'llm_analytics', '--pgdata', pgdata, '--port', String(port), '--force', '--json', '--no-start', '--pitr-lsn', target.lsn], env);
     expect(run.exitCode, run.stderr).toBe(0);
+    const settings = await readFile(join(pgdata, 'postgresql.auto.conf'), 'utf8');
+    expect(settings).toMatch(/^recovery_end_command = '.* database wal-fetch .*--clear-spool'$/m);
     // Later lines of postgresql.auto.conf win: recover without removing the spool at the end.
-    await writeFile(join(pgdata, 'postgresql.auto.conf'), `${await readFile(join(pgdata, 'postgresql.auto.conf'), 'utf8')}recovery_end_command = ''\n`);
+    await writeFile(join(pgdata, 'postgresql.auto.conf'), `${settings}recovery_end_command = ''\n`);
     await cluster.osHost.exec([cluster.osHost.pgTool('pg_ctl'), '-D', pgdata, '-l', join(pgdata, 'server.log'), '-w', '-t', '300', 'start'], { env: env as any });
     try {
       const connection = { host: '127.0.0.1', port, user: 'postgres' } as const;

@@ -5,16 +5,19 @@ import {
   listArchivedSegments,
   listBackups,
   planRestore,
+  planRestoreToNamespace,
   restorableWindow,
   restore,
+  restoreToNamespace,
   segmentRange,
   verifyBackup,
   type Host,
+  type NamespaceRestoreOptions,
   type ResolvedConfig,
   type RestoreOptions,
   type Storage,
 } from '@llm-analytics/core';
-import type { RestoreRequest, TuiDeps } from './deps.js';
+import type { NamespaceRestoreRequest, RestoreRequest, TuiDeps } from './deps.js';
 
 export interface CoreContext {
   config: ResolvedConfig;
@@ -27,13 +30,18 @@ export interface CoreContext {
   walFetchCommand?: readonly string[];
   /** Parent of the test restore's scratch data directory (the CLI's --scratch-dir); default the temp directory. */
   scratchDir?: string;
+  /**
+   * PostgreSQL runs in a pod (`host` is a KubernetesHost, the CLI was given Kubernetes options):
+   * the wizard offers a restore into a new pod in a namespace.
+   */
+  inKubernetes?: boolean;
 }
 
 /**
  * The TUI's deps implemented with the core engines, exactly as the CLI calls them: a restore
  * starts the server and validates it, never forces over a non-empty directory.
  */
-export function coreDeps({ config, storage, host, walFetchCommand, scratchDir = tmpdir() }: CoreContext): TuiDeps {
+export function coreDeps({ config, storage, host, walFetchCommand, scratchDir = tmpdir(), inKubernetes = false }: CoreContext): TuiDeps {
   const restoreOptions = (request: RestoreRequest): RestoreOptions => {
     if (request.pitrTarget && !walFetchCommand) {
       throw new BackupError('INVALID_ARGUMENT', 'Point-in-time restore needs the wal-fetch command, which this launcher does not provide.', 'Start the TUI with `llm-analytics tui`, or leave "Recover to time" empty.');
@@ -51,8 +59,26 @@ export function coreDeps({ config, storage, host, walFetchCommand, scratchDir = 
       ...(request.pitrTarget ? { target: { kind: 'time', time: new Date(request.pitrTarget) }, inclusive: true, walFetchCommand } : {}),
     };
   };
+  // `restore --target-namespace`: the same core function. A server in a pod cannot run wal-fetch, so
+  // the WAL up to a PITR time is staged into the pod; an empty time restores the backup as taken.
+  const namespaceOptions = (request: NamespaceRestoreRequest): NamespaceRestoreOptions => ({
+    config,
+    backupId: request.backupId,
+    skipValidation: false,
+    targetDatabase: request.targetDatabase,
+    targetNamespace: request.namespace,
+    localPort: request.localPort,
+    ...(request.pitrTarget ? { target: { kind: 'time', time: new Date(request.pitrTarget) }, inclusive: true, stageWal: true } : {}),
+  });
   return {
     repository: storage.location,
+    kubernetes: inKubernetes
+      ? {
+          sourcePod: host.description,
+          planRestore: (request) => planRestoreToNamespace(namespaceOptions(request), { storage, host }),
+          restore: (request, progress, signal) => restoreToNamespace({ ...namespaceOptions(request), signal }, { storage, host, progress }),
+        }
+      : undefined,
     database: config.database,
     loadCatalog: () => listBackups(storage),
     planRestore: async (request) => (await planRestore(restoreOptions(request), { storage, host })).plan,

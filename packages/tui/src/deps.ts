@@ -1,4 +1,4 @@
-import type { BackupMetadata, ProgressSink, RestorePlan, RestoreResult, VerificationCheck } from '@llm-analytics/core';
+import type { BackupMetadata, NamespaceRestorePlan, NamespaceRestoreResult, ProgressSink, RestorePlan, RestoreResult, VerificationCheck } from '@llm-analytics/core';
 
 /** What the user asked the restore wizard for: plain data, like the CLI's flags. */
 export interface RestoreRequest {
@@ -9,6 +9,30 @@ export interface RestoreRequest {
   targetDatabase?: string;
   /** Point in time to recover to (ISO 8601); absent: the end of the backup. */
   pitrTarget?: string;
+}
+
+/** The wizard's "Kubernetes namespace" target: a new pod in `namespace` (`restore --target-namespace`). */
+export interface NamespaceRestoreRequest {
+  backupId: string;
+  /** Created when absent; a DNS-1123 label. */
+  namespace: string;
+  /** Local port of the `kubectl port-forward` line in the result (the CLI's --port). */
+  localPort: number;
+  targetDatabase?: string;
+  pitrTarget?: string;
+}
+
+/**
+ * Restores into a new pod in a namespace: present only when the TUI was started with Kubernetes
+ * options (the database runs in a pod, whose image and settings the new pod copies).
+ */
+export interface NamespaceRestoreDeps {
+  /** The database pod the new one copies, "pod NS/POD". */
+  sourcePod: string;
+  /** The dry run: what would be created, permissions checked, nothing changed. */
+  planRestore(request: NamespaceRestoreRequest): Promise<NamespaceRestorePlan>;
+  /** On failure or cancel (the signal) the core deletes what it created. */
+  restore(request: NamespaceRestoreRequest, progress: ProgressSink, signal: AbortSignal): Promise<NamespaceRestoreResult>;
 }
 
 /** The span of time a point-in-time restore can reach: from a backup's end to the last archived WAL. */
@@ -55,6 +79,8 @@ export interface TuiDeps {
   planRestore(request: RestoreRequest): Promise<RestorePlan>;
   restore(request: RestoreRequest, progress: ProgressSink, signal: AbortSignal): Promise<RestoreResult>;
   backup(progress: ProgressSink, signal: AbortSignal): Promise<BackupMetadata>;
+  /** The restore wizard's namespace target; absent: the wizard shows it disabled and says why. */
+  kubernetes?: NamespaceRestoreDeps;
   /**
    * Runs verify-backup; `onCheck` gets each row of the check table once it is final, top to
    * bottom, while the rest runs. A cancelled test restore rejects with CANCELLED carrying

@@ -1,5 +1,5 @@
-import type { BackupMetadata, RestorePlan, RestoreResult } from '@llm-analytics/core';
-import type { TuiDeps } from '../src/deps.js';
+import type { BackupMetadata, NamespaceRestorePlan, NamespaceRestoreResult, RestorePlan, RestoreResult } from '@llm-analytics/core';
+import type { NamespaceRestoreDeps, NamespaceRestoreRequest, TuiDeps } from '../src/deps.js';
 
 export const NOW = new Date('2026-11-25T12:00:00Z');
 
@@ -83,7 +83,64 @@ export function restoreResult(backupId: string, pgdata: string, port: number): R
   };
 }
 
-export const KEY = { enter: '\r', escape: '\x1b', down: '\x1b[B', up: '\x1b[A', ctrlC: '\x03', backspace: '\x7f', tab: '\t' } as const;
+/** The namespace target's engines, recording the requests they get (as the TUI is started with -n/--pod). */
+export function fakeKubernetes(overrides: Partial<NamespaceRestoreDeps> = {}) {
+  const calls = { plan: [] as NamespaceRestoreRequest[], restore: [] as NamespaceRestoreRequest[] };
+  const kubernetes: NamespaceRestoreDeps = {
+    sourcePod: 'pod llm-analytics-hub/timescaledb-0',
+    planRestore: async (request) => {
+      calls.plan.push(request);
+      return namespacePlanFor(request);
+    },
+    restore: async (request, progress) => {
+      calls.restore.push(request);
+      progress({ phase: 'restore', message: `Creating a TimescaleDB pod in namespace ${request.namespace}` });
+      progress({ phase: 'extract', bytes: 1000, totalBytes: 1000 });
+      return namespaceResult(request);
+    },
+    ...overrides,
+  };
+  return { kubernetes, calls };
+}
+
+export function namespacePlanFor(request: NamespaceRestoreRequest): NamespaceRestorePlan {
+  const database = request.targetDatabase ?? 'llm_analytics';
+  return {
+    backupId: request.backupId,
+    baseBackupId: request.backupId,
+    database: 'llm_analytics',
+    targetDatabase: request.targetDatabase,
+    backupEndTime: '2026-11-25T10:01:00.000Z',
+    repository: 's3://llm-analytics-backups/timescaledb',
+    recoverTo: request.pitrTarget ? `time ${request.pitrTarget}` : 'the backup end (no archived WAL)',
+    sizeBytes: 1_000_000,
+    sourcePod: 'pod llm-analytics-hub/timescaledb-0',
+    image: 'timescale/timescaledb-ha:pg15.8-ts2.17',
+    namespace: request.namespace,
+    namespaceExists: false,
+    claim: { request: '20Gi', storageClassName: 'fast-ssd' },
+    port: 5432,
+    validate: true,
+    connect: { portForward: `kubectl port-forward -n ${request.namespace} pod/<pod> ${request.localPort}:5432`, psql: `psql -h 127.0.0.1 -p ${request.localPort} -U postgres -d ${database}` },
+    source: 'pod llm-analytics-hub/timescaledb-0',
+    replayWal: request.pitrTarget !== undefined,
+    pgdata: '/var/lib/postgresql/data/pgdata',
+  };
+}
+
+export function namespaceResult(request: NamespaceRestoreRequest): NamespaceRestoreResult {
+  const pod = 'llm-analytics-restore-1a2b3c';
+  return {
+    ...restoreResult(request.backupId, '/var/lib/postgresql/data/pgdata', 5432),
+    namespace: request.namespace,
+    pod,
+    persistentVolumeClaim: pod,
+    createdNamespace: true,
+    connect: { portForward: `kubectl port-forward -n ${request.namespace} pod/${pod} ${request.localPort}:5432`, psql: `psql -h 127.0.0.1 -p ${request.localPort} -U postgres -d ${request.targetDatabase ?? 'llm_analytics'}` },
+  };
+}
+
+export const KEY = { enter: '\r', escape: '\x1b', down: '\x1b[B', up: '\x1b[A', right: '\x1b[C', left: '\x1b[D', ctrlC: '\x03', ctrlU: '\x15', backspace: '\x7f', tab: '\t' } as const;
 
 /** Lets React and Ink handle what was typed before the next assertion. */
 export const settle = (ms = 40) => new Promise((resolve) => setTimeout(resolve, ms));

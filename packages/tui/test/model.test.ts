@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { filterBackups, jumpTarget, nextSort, scrollOffset, sortBackups } from '../src/catalogModel.js';
 import { fit, formatAge, formatSize, shortId } from '../src/format.js';
 import { checkPitrTarget } from '../src/pitr.js';
-import { confirmationMatches, formProblems, restoreRequest } from '../src/restoreForm.js';
+import { confirmationMatches, formFields, formProblems, namespaceProblem, namespaceRestoreRequest, restoreRequest } from '../src/restoreForm.js';
 import { makeBackup, makeCatalog, NOW } from './fixtures.js';
 
 const WINDOW = { from: '2026-11-25T10:00:00Z', to: '2026-11-25T11:00:00Z' };
@@ -57,7 +57,7 @@ describe('PITR target check', () => {
 
 describe('restore form', () => {
   const backup = makeBackup(0);
-  const form = { pgdata: '/srv/pg/restored', port: '5433', database: backup.database, pitr: '' };
+  const form = { target: 'directory' as const, pgdata: '/srv/pg/restored', namespace: '', port: '5433', database: backup.database, pitr: '' };
 
   it('is ready with an absolute directory, a port and the backed-up database name', () => {
     expect(formProblems(form, null)).toEqual({});
@@ -65,7 +65,24 @@ describe('restore form', () => {
   });
 
   it('names each problem: relative path, port out of range, bad database name', () => {
-    expect(Object.keys(formProblems({ pgdata: 'x', port: '70000', database: '1bad', pitr: '' }, null)).sort()).toEqual(['database', 'pgdata', 'port']);
+    expect(Object.keys(formProblems({ ...form, pgdata: 'x', port: '70000', database: '1bad' }, null)).sort()).toEqual(['database', 'pgdata', 'port']);
+  });
+
+  it('takes a namespace as a DNS-1123 label: lowercase alphanumerics and -, at most 63', () => {
+    expect(namespaceProblem('llm-analytics-staging')).toBeUndefined();
+    expect(namespaceProblem('')).toMatch(/Type the target namespace/);
+    expect(namespaceProblem('Staging')).toMatch(/Lowercase letters, digits and -/);
+    expect(namespaceProblem('staging-')).toMatch(/starting and ending with a letter or digit/);
+    expect(namespaceProblem('a.b')).toBeDefined();
+    expect(namespaceProblem('a'.repeat(64))).toBe('At most 63 characters (this is 64).');
+  });
+
+  it('asks for a namespace instead of a data directory for the namespace target, and carries it in the request', () => {
+    const namespaced = { ...form, target: 'namespace' as const, pgdata: '', namespace: 'restore_1', port: '15432' };
+    expect(formFields(namespaced, { namespace: true, pitr: false })).toEqual(['target', 'namespace', 'port', 'database']);
+    expect(formFields(form, { namespace: false, pitr: true })).toEqual(['pgdata', 'port', 'database', 'pitr']);
+    expect(Object.keys(formProblems(namespaced, null))).toEqual(['namespace']);
+    expect(namespaceRestoreRequest({ ...namespaced, namespace: 'restore-1', database: 'copy' }, backup, null)).toEqual({ backupId: backup.id, namespace: 'restore-1', localPort: 15432, targetDatabase: 'copy' });
   });
 
   it('accepts only the exact backup id or database name as confirmation', () => {

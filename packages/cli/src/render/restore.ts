@@ -1,4 +1,4 @@
-import type { RestorePlan, RestoreResult } from '@llm-analytics/core';
+import type { KubernetesRestorePlan, RestorePlan, RestoreResult } from '@llm-analytics/core';
 import { formatDuration, formatSize, renderProperties } from '../format.js';
 
 export function renderRestore(result: RestoreResult): string {
@@ -29,7 +29,7 @@ export function renderRestore(result: RestoreResult): string {
   ].join('\n');
 }
 
-export function renderRestorePlan(plan: RestorePlan): string {
+export function renderRestorePlan(plan: RestorePlan | KubernetesRestorePlan): string {
   const rows: [string, string][] = [
     ['Backup ID', plan.backupId],
     ['Database', plan.database],
@@ -47,5 +47,27 @@ export function renderRestorePlan(plan: RestorePlan): string {
   if (plan.window) rows.push(['Restorable Window', `${plan.window.fromTime} (LSN ${plan.window.fromLsn}) to ${plan.window.toTime ?? '-'} (LSN ${plan.window.toLsn ?? '-'})`]);
   if (plan.movedAsideTo) rows.push(['Move Aside To', plan.movedAsideTo]);
   if (plan.targetDatabase) rows.push(['Rename Database To', plan.targetDatabase]);
-  return ['=== Database Restore (dry run) ===', 'Nothing was changed. The restore would be:', renderProperties(rows)].join('\n');
+  if (!('mode' in plan)) return ['=== Database Restore (dry run) ===', 'Nothing was changed. The restore would be:', renderProperties(rows)].join('\n');
+  return [
+    '=== Database Restore (dry run) ===',
+    'Nothing was changed. The restore would be:',
+    renderProperties([...rows, ...kubernetesRows(plan)]),
+    '',
+    '=== Steps ===',
+    ...plan.steps.map((step, i) => `${i + 1}. ${step}`),
+  ].join('\n');
+}
+
+function kubernetesRows(plan: KubernetesRestorePlan): [string, string][] {
+  const rows: [string, string][] = [
+    ['Kind', plan.mode === 'namespace' ? 'new pod in another namespace (--target-namespace)' : `in place (${plan.method === 'statefulset' ? 'StatefulSet scaled to 0, helper pod' : 'pg_ctl in the pod'})`],
+    ['Source Pod', plan.sourcePod],
+    ['Image', plan.image],
+  ];
+  if (plan.namespace) rows.push(['Namespace', `${plan.namespace.name} (${plan.namespace.exists === false ? 'created' : plan.namespace.exists ? 'exists' : 'taken as existing'})`]);
+  if (plan.statefulSet) rows.push(['StatefulSet', `${plan.statefulSet.namespace}/${plan.statefulSet.name}: ${plan.statefulSet.replicas} → 0 → ${plan.statefulSet.replicas}`]);
+  if (plan.pod) rows.push(['Pod', `${plan.pod.namespace}/${plan.pod.name} (created, restart policy ${plan.pod.restartPolicy})`]);
+  const claim = plan.persistentVolumeClaim;
+  if (claim) rows.push(['Claim', `${claim.name} (${claim.created ? 'created' : 'existing'}${claim.request ? `, ${claim.request}` : ''}${claim.storageClassName ? `, class ${claim.storageClassName}` : ''})`]);
+  return rows;
 }

@@ -39,3 +39,12 @@ export async function appendToFile(host: Host, path: string, text: string): Prom
 export async function readTextFile(host: Host, path: string): Promise<string> {
   return (await execChecked(host, ['cat', '--', path])).stdout;
 }
+
+/**
+ * Replaces a small file's contents atomically: a copy keeping its owner and mode (`cp -p`, so a
+ * root-run host leaves the file to the server's user) is rewritten, then renamed over it.
+ */
+export async function replaceFileContents(host: Host, path: string, text: string): Promise<void> {
+  const script = 'cp -p -- "$1" "$1.llm-analytics-tmp" && cat > "$1.llm-analytics-tmp" && mv -f -- "$1.llm-analytics-tmp" "$1"';
+  await execChecked(host, ['sh', '-c', script, 'sh', path], { stdin: Readable.from([Buffer.from(text)]) });
+}

@@ -6,14 +6,16 @@ import type { Host } from '../host/host.js';
 import { moveAside, removeTree } from '../host/hostFiles.js';
 import type { KubeApi } from '../host/kubernetes/kubeApi.js';
 import { KubernetesHost } from '../host/kubernetes/kubernetesHost.js';
-import { createRestorePod, readClaimStorage, restorePodPermissions, sourcePodSettings, type RestorePod, type SourcePodSettings } from '../host/kubernetes/restorePod.js';
+import { assertDataDirectoryMovable, createRestorePod, readClaimStorage, restoreClaimRequest, restorePodPermissions, restorePodPgdata, sourcePodSettings, type RestorePod, type SourcePodSettings } from '../host/kubernetes/restorePod.js';
 import { hostPgTool } from '../host/pgBinaries.js';
 import { queryRow } from '../postgres/psql.js';
 import { noProgress } from '../progress.js';
 import { choosePitrBackup } from './pitr.js';
+import { describeTarget } from './recovery.js';
 import { restore, type RestoreDeps, type RestoreOptions, type RestoreResult } from './restore.js';
 import { serverRunning, startServer, stopServer } from './server.js';
 import { validateRestore } from './validate.js';
+import type { PitrWindow } from '../wal/pitrWindow.js';
 
 export interface KubernetesRestoreOptions extends Omit<RestoreOptions, 'pgdata' | 'port' | 'force' | 'start'> {
   /** Seconds to wait for pods to start or go (default 600). */
@@ -52,11 +54,11 @@ export async function isServerDataDirectory(host: Host, connection: PgConnection
  * Whether WAL is replayed: walFetchCommand or stageWal says so (see RestoreOptions). In a pod WAL
  * is always staged (the server cannot run wal-fetch).
  */
-function replaySignal(options: KubernetesRestoreOptions): readonly string[] | undefined {
+export function replaySignal(options: KubernetesRestoreOptions): readonly string[] | undefined {
   return options.walFetchCommand ?? (options.stageWal ? [] : undefined);
 }
 
-function kubernetesHostOf(host: Host, what: string): KubernetesHost {
+export function kubernetesHostOf(host: Host, what: string): KubernetesHost {
   if (!(host instanceof KubernetesHost)) throw new BackupError('INVALID_ARGUMENT', `${what} needs PostgreSQL in a Kubernetes pod.`, 'Name the database pod with -n/--namespace and --pod (or --pod-selector).');
   return host;
 }
@@ -73,6 +75,100 @@ export async function readSourceSettings(source: KubernetesHost, connection: PgC
   return { api, settings };
 }
 
+export type NamespaceRestoreOptions = KubernetesRestoreOptions & {
+  targetNamespace: string;
+  /** Local port of the printed `kubectl port-forward` line. */
+  localPort: number;
+};
+
+/** What `restore --target-namespace NS` will do, decided before anything is created (the TUI's dry-run plan). */
+export interface NamespaceRestorePlan {
+  backupId: string;
+  /** The full backup whose data is extracted (differs from backupId for an incremental). */
+  baseBackupId: string;
+  database: string;
+  targetDatabase?: string;
+  backupEndTime?: string;
+  repository: string;
+  /** What recovery replays to, as planRestore says it. */
+  recoverTo: string;
+  sizeBytes: number;
+  /** The database pod the new one copies ("pod NS/POD"), and its image. */
+  sourcePod: string;
+  image: string;
+  namespace: string;
+  /** false: created by the restore; undefined: not allowed to read namespaces (taken as existing). */
+  namespaceExists: boolean | undefined;
+  /** The claim created for the new pod: its requested size and storage class. */
+  claim: { request: string; storageClassName?: string };
+  /** PostgreSQL's port in the new pod (the source's). */
+  port: number;
+  validate: boolean;
+  /** How to connect once it runs; the pod's name is chosen at creation (shown as <pod>). */
+  connect: { portForward: string; psql: string };
+  /** Where the backup was taken (its metadata's source). */
+  source: string;
+  /** Whether archived WAL is staged and replayed, and the window a PITR target must fall in. */
+  replayWal: boolean;
+  window?: PitrWindow;
+  /** The data directory in the new pod. */
+  pgdata: string;
+}
+
+function connectLines(namespace: string, pod: string, localPort: number, port: number, user: string, database: string): NamespaceRestoreResult['connect'] {
+  return {
+    portForward: `kubectl port-forward -n ${namespace} pod/${pod} ${localPort}:${port}`,
+    psql: `psql -h 127.0.0.1 -p ${localPort} -U ${user} -d ${database}`,
+  };
+}
+
+/**
+ * Everything restoreToNamespace decides before it creates anything: the backup (and its full
+ * base), the source pod's settings, whether NS exists, and that every permission is granted.
+ */
+async function prepareNamespaceRestore(options: NamespaceRestoreOptions, deps: RestoreDeps) {
+  const source = kubernetesHostOf(deps.host, '--target-namespace');
+  const pitr = await choosePitrBackup({ ...options, walFetchCommand: replaySignal(options) }, deps.storage, (deps.now ?? (() => new Date()))());
+  const { api, settings } = await readSourceSettings(source, options.config.connection, options.config.pgBinDir);
+  const namespaceExists = await api.namespaceExists(options.targetNamespace);
+  await api.requirePermissions([
+    ...(namespaceExists === false ? [{ verb: 'create', resource: 'namespaces' }] : []),
+    { namespace: options.targetNamespace, verb: 'create', resource: 'persistentvolumeclaims' },
+    { namespace: options.targetNamespace, verb: 'delete', resource: 'persistentvolumeclaims' },
+    ...restorePodPermissions(options.targetNamespace),
+  ]);
+  const { chosen, base, target } = pitr;
+  const storageBytes = base.objects[0]?.rawSize ?? base.sizeBytes;
+  const plan: NamespaceRestorePlan = {
+    backupId: chosen.id,
+    baseBackupId: base.id,
+    database: chosen.database,
+    targetDatabase: options.targetDatabase,
+    backupEndTime: chosen.endTime,
+    repository: deps.storage.location,
+    recoverTo: target ? describeTarget(target) : pitr.replayWal ? 'the end of the archived WAL' : 'the backup end (no archived WAL)',
+    sizeBytes: base.sizeBytes,
+    sourcePod: source.description,
+    image: settings.container.image ?? '(the pod\'s image)',
+    namespace: options.targetNamespace,
+    namespaceExists,
+    claim: { request: restoreClaimRequest(settings, storageBytes), storageClassName: settings.storage?.storageClassName },
+    port: settings.port,
+    validate: !options.skipValidation,
+    connect: connectLines(options.targetNamespace, '<pod>', options.localPort, settings.port, options.config.connection.user ?? 'postgres', options.targetDatabase ?? base.database),
+    source: chosen.source ?? 'unknown',
+    replayWal: pitr.replayWal,
+    window: pitr.window,
+    pgdata: restorePodPgdata(settings, false),
+  };
+  return { plan, source, base, settings, storageBytes };
+}
+
+/** The dry run of restoreToNamespace: reads the source pod and the cluster, checks permissions, creates nothing. */
+export async function planRestoreToNamespace(options: NamespaceRestoreOptions, deps: RestoreDeps): Promise<NamespaceRestorePlan> {
+  return (await prepareNamespaceRestore(options, deps)).plan;
+}
+
 /**
  * `restore --target-namespace NS`: a new TimescaleDB pod (and claim) in NS, from the database
  * pod's image and settings (NS is created when absent), the backup restored into it by the
@@ -80,36 +176,22 @@ export async function readSourceSettings(source: KubernetesHost, connection: PgC
  * the restored copy; the result says how to connect. On failure what was created is deleted —
  * except after a validation failure, when the server is kept for inspection.
  */
-export async function restoreToNamespace(options: KubernetesRestoreOptions & { targetNamespace: string; localPort: number }, deps: RestoreDeps): Promise<NamespaceRestoreResult> {
-  const source = kubernetesHostOf(deps.host, '--target-namespace');
+export async function restoreToNamespace(options: NamespaceRestoreOptions, deps: RestoreDeps): Promise<NamespaceRestoreResult> {
   const progress = deps.progress ?? noProgress;
-  const { base } = await choosePitrBackup({ ...options, walFetchCommand: replaySignal(options) }, deps.storage, (deps.now ?? (() => new Date()))());
-  const { api, settings } = await readSourceSettings(source, options.config.connection, options.config.pgBinDir);
-  const namespaceKnown = (await api.namespaceExists(options.targetNamespace)) !== false;
-  await api.requirePermissions([
-    ...(namespaceKnown ? [] : [{ verb: 'create', resource: 'namespaces' }]),
-    { namespace: options.targetNamespace, verb: 'create', resource: 'persistentvolumeclaims' },
-    { namespace: options.targetNamespace, verb: 'delete', resource: 'persistentvolumeclaims' },
-    ...restorePodPermissions(options.targetNamespace),
-  ]);
+  const { source, base, settings, storageBytes } = await prepareNamespaceRestore(options, deps);
   progress({ phase: 'restore', message: `Creating a TimescaleDB pod in namespace ${options.targetNamespace}` });
   const pod = await createRestorePod(source, settings, {
     namespace: options.targetNamespace,
     purpose: 'restore',
     backupId: base.id,
-    storageBytes: base.objects[0]?.rawSize ?? base.sizeBytes,
+    storageBytes,
     keep: true,
     timeoutMs: (options.podTimeoutSeconds ?? 600) * 1000,
     signal: options.signal,
   });
   try {
     const result = await restore({ ...options, pgdata: pod.pgdata, port: pod.port, force: false, start: true, stageWal: replaySignal(options) !== undefined }, { ...deps, host: pod.host });
-    const user = options.config.connection.user ?? 'postgres';
-    const database = options.targetDatabase ?? result.backupId.replace(/^backup-(.+)-\d{8}T\d{6}Z-[0-9a-f]{6}$/, '$1');
-    const connect = {
-      portForward: `kubectl port-forward -n ${pod.namespace} pod/${pod.name} ${options.localPort}:${pod.port}`,
-      psql: `psql -h 127.0.0.1 -p ${options.localPort} -U ${user} -d ${database}`,
-    };
+    const connect = connectLines(pod.namespace, pod.name, options.localPort, pod.port, options.config.connection.user ?? 'postgres', options.targetDatabase ?? base.database);
     result.messages.push(`Restored into pod ${pod.namespace}/${pod.name} (claim ${pod.claimName}); connect with: ${connect.portForward} & ${connect.psql}`);
     return { ...result, namespace: pod.namespace, pod: pod.name, persistentVolumeClaim: pod.claimName!, createdNamespace: pod.createdNamespace, connect };
   } catch (caught) {
@@ -141,6 +223,7 @@ export async function restoreInPlace(options: KubernetesRestoreOptions, deps: Re
   const { chosen } = await choosePitrBackup({ ...options, walFetchCommand: replaySignal(options) }, deps.storage, (deps.now ?? (() => new Date()))());
   const { api, settings } = await readSourceSettings(source, options.config.connection, options.config.pgBinDir);
   options = { ...options, backupId: chosen.id };
+  assertDataDirectoryMovable(settings); // before the StatefulSet is scaled down
   if (settings.statefulSet) {
     if (!settings.dataVolume.claimName) throw new BackupError('INVALID_ARGUMENT', `The data directory of ${source.description} is not on a PersistentVolumeClaim; a helper pod could not mount it.`, 'Restore with --target-namespace instead.');
     await api.requirePermissions([
@@ -205,9 +288,7 @@ async function restoreWithPgCtl(options: KubernetesRestoreOptions, deps: Restore
  */
 async function restoreMovingAside(options: KubernetesRestoreOptions, deps: RestoreDeps, host: Host, settings: SourcePodSettings, restartOnFailure: boolean): Promise<RestoreResult> {
   const pgdata = settings.pgdata;
-  if (settings.dataVolume.mountPath === pgdata) {
-    throw new BackupError('INVALID_ARGUMENT', `The data directory ${pgdata} is the volume's mount point; it cannot be moved aside.`, 'Set PGDATA to a subdirectory of the volume (as the postgres image documents), or restore with --target-namespace.');
-  }
+  assertDataDirectoryMovable(settings);
   const aside = `${pgdata}.before-restore-${(deps.now ?? (() => new Date()))().toISOString().replace(/[-:.]/g, '')}`;
   await moveAside(host, pgdata, aside);
   try {

@@ -79,7 +79,7 @@ export function describeTarget(target: PitrTarget): string {
 export function recoveryConfText(settings: RecoverySettings): string {
   const walFetch = (settings.walFetchCommand ?? []).map(shellQuote).join(' ');
   const command = settings.restoreCommand ?? `${walFetch} %f %p`;
-  const lines = [`restore_command = ${confQuote(command)}`];
+  const lines = ['# recovery settings added by llm-analytics restore; removed once the server is promoted', `restore_command = ${confQuote(command)}`];
   // wal-fetch prefetches the next segments into pg_wal/.llm-analytics-prefetch (on by default):
   // when recovery ends, the spool is removed and its background prefetcher stops.
   if (!settings.restoreCommand) lines.push(`recovery_end_command = ${confQuote(`${walFetch} --clear-spool`)}`);
@@ -93,6 +93,20 @@ export function recoveryConfText(settings: RecoverySettings): string {
     lines.push(`recovery_target_inclusive = ${settings.inclusive ? 'on' : 'off'}`, "recovery_target_action = 'promote'");
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * postgresql.auto.conf without the recovery settings a restore appended (`block`, exactly as
+ * recoveryConfText wrote it; its last occurrence), or undefined when the file no longer holds it
+ * (edited meanwhile: nothing is removed then). Once the server is promoted they are dead weight at
+ * best: PostgreSQL ignores restore_command outside recovery, but a later recovery of this copy (a
+ * standby.signal, a recovery.signal) would use them — the staged WAL's `cp` from a directory that
+ * is gone, or wal-fetch from the source's archive, and the old recovery_target_* would stop it.
+ */
+export function withoutRecoverySettings(conf: string, block: string): string | undefined {
+  const at = conf.lastIndexOf(block);
+  if (at < 0 || block === '') return undefined;
+  return conf.slice(0, at) + conf.slice(at + block.length);
 }
 
 /** postgresql.conf quoting: backslash escapes, '' is a quote. */

@@ -2,14 +2,14 @@ import { isRestorable, readMetadata } from '../catalog/catalog.js';
 import type { PgConnection, ResolvedConfig } from '../config/resolve.js';
 import { BackupError, asBackupError } from '../errors.js';
 import type { Host } from '../host/host.js';
-import { appendToFile, directoryState, makePrivateDirectory, moveAside, removeTree, emptyDirectory } from '../host/hostFiles.js';
+import { appendToFile, directoryState, makePrivateDirectory, moveAside, readTextFile, removeTree, emptyDirectory, replaceFileContents } from '../host/hostFiles.js';
 import { noProgress, type ProgressSink } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
 import type { BackupMetadata } from '../types/metadata.js';
 import { extractBackup } from './extract.js';
-import { recoveryConfText, describeTarget, shellQuote, type PitrTarget } from './recovery.js';
+import { recoveryConfText, describeTarget, shellQuote, withoutRecoverySettings, type PitrTarget } from './recovery.js';
 import { stageWal } from './walStaging.js';
-import { choosePitrBackup, waitForPromotion } from './pitr.js';
+import { choosePitrBackup, waitForPromotion, type PitrChoice } from './pitr.js';
 import { serverRunning, startServer } from './server.js';
 import { ensureUsableSocketDirectories } from './socketDirectory.js';
 import type { PitrWindow } from '../wal/pitrWindow.js';
@@ -117,26 +117,39 @@ export async function planRestore(
     base,
     target,
     plan: {
-      backupId: metadata.id,
-      database: metadata.database,
-      backupEndTime: metadata.endTime,
-      repository: storage.location,
-      source: metadata.source ?? 'unknown',
+      ...backupPlanFields(pitr, storage),
       targetHost: host.description,
       pgdata: options.pgdata,
       targetState,
-      movedAsideTo: targetState === 'not-empty' ? `${options.pgdata.replace(/\/+$/, '')}.before-restore-${now.toISOString().replace(/[-:.]/g, '')}` : undefined,
+      movedAsideTo: targetState === 'not-empty' ? asidePath(options.pgdata, now) : undefined,
       port: options.port,
       start: options.start,
       validate: options.start && !options.skipValidation,
       targetDatabase: options.targetDatabase,
-      sizeBytes: base.sizeBytes,
-      baseBackupId: base.id,
-      recoverTo: target ? describeTarget(target) : pitr.replayWal ? 'the end of the archived WAL' : 'the backup end (no archived WAL)',
-      replayWal: pitr.replayWal,
-      window: pitr.window,
     },
   };
+}
+
+/** The part of a restore plan that depends only on the backup and the archive (local and pod restores alike). */
+export function backupPlanFields(pitr: PitrChoice, storage: Storage): Pick<RestorePlan, 'backupId' | 'database' | 'backupEndTime' | 'repository' | 'source' | 'sizeBytes' | 'baseBackupId' | 'recoverTo' | 'replayWal' | 'window'> {
+  const { chosen, base, target } = pitr;
+  return {
+    backupId: chosen.id,
+    database: chosen.database,
+    backupEndTime: chosen.endTime,
+    repository: storage.location,
+    source: chosen.source ?? 'unknown',
+    sizeBytes: base.sizeBytes,
+    baseBackupId: base.id,
+    recoverTo: target ? describeTarget(target) : pitr.replayWal ? 'the end of the archived WAL' : 'the backup end (no archived WAL)',
+    replayWal: pitr.replayWal,
+    window: pitr.window,
+  };
+}
+
+/** Where the previous contents of a data directory are moved (kept) before a restore into it. */
+export function asidePath(pgdata: string, now: Date): string {
+  return `${pgdata.replace(/\/+$/, '')}.before-restore-${now.toISOString().replace(/[-:.]/g, '')}`;
 }
 
 /**
@@ -164,6 +177,7 @@ export async function restore(options: RestoreOptions, deps: RestoreDeps): Promi
     say(`Existing contents of ${plan.pgdata} moved to ${plan.movedAsideTo}`);
   }
   await makePrivateDirectory(host, plan.pgdata);
+  let recoverySettings: string | undefined;
   try {
     const extracted = await extractBackup(base, plan.pgdata, { storage, host, progress, passphrase: config.passphrase?.reveal(), signal });
     say(`Backup downloaded from ${storage.location} and extracted: ${extracted.files} files`);
@@ -177,8 +191,8 @@ export async function restore(options: RestoreOptions, deps: RestoreDeps): Promi
     }
     if ((options.walFetchCommand || options.stageWal) && plan.replayWal) {
       const restoreCommand = options.stageWal ? `cp ${shellQuote(stagedWalDirectory(plan.pgdata))}/%f %p` : undefined;
-      const settings = recoveryConfText({ walFetchCommand: options.stageWal ? undefined : options.walFetchCommand, restoreCommand, target, inclusive: options.inclusive ?? true });
-      await appendToFile(host, `${plan.pgdata}/postgresql.auto.conf`, settings);
+      recoverySettings = recoveryConfText({ walFetchCommand: options.stageWal ? undefined : options.walFetchCommand, restoreCommand, target, inclusive: options.inclusive ?? true });
+      await appendToFile(host, `${plan.pgdata}/postgresql.auto.conf`, recoverySettings);
       await appendToFile(host, `${plan.pgdata}/recovery.signal`, '');
       say(`Recovery configured: replay archived WAL to ${plan.recoverTo}, then promote`);
     }
@@ -211,8 +225,9 @@ export async function restore(options: RestoreOptions, deps: RestoreDeps): Promi
       say(`Recovery reached ${plan.recoverTo} and the server was promoted`);
       if (options.stageWal) {
         await removeTree(host, stagedWalDirectory(plan.pgdata));
-        say(`Staged WAL removed (restore_command is no longer used after promotion)`);
+        say(`Staged WAL removed from ${stagedWalDirectory(plan.pgdata)}`);
       }
+      if (recoverySettings) say(await removeRecoverySettings(host, plan.pgdata, recoverySettings));
     }
     if (plan.targetDatabase) {
       await renameDatabase(host, connection, metadata.database, plan.targetDatabase, config.pgBinDir);
@@ -238,6 +253,18 @@ export async function restore(options: RestoreOptions, deps: RestoreDeps): Promi
   result.durationSeconds = (Date.now() - started) / 1000;
   say('Restore completed successfully');
   return result;
+}
+
+/**
+ * After promotion: the recovery settings this restore appended leave postgresql.auto.conf (see
+ * withoutRecoverySettings). With --no-start they stay, since the server still has to recover.
+ */
+async function removeRecoverySettings(host: Host, pgdata: string, settings: string): Promise<string> {
+  const path = `${pgdata}/postgresql.auto.conf`;
+  const remaining = withoutRecoverySettings(await readTextFile(host, path), settings);
+  if (remaining === undefined) return `The recovery settings in ${path} were changed meanwhile and are left as they are`;
+  await replaceFileContents(host, path, remaining);
+  return `Recovery settings (restore_command, recovery_target_*) removed from ${path}: recovery is over`;
 }
 
 /** Where staged WAL goes: inside the data directory, which the restore owns and removes on failure. */

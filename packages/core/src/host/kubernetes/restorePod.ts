@@ -50,6 +50,21 @@ export function sourcePodSettings(host: KubernetesHost, pod: V1Pod, facts: { dat
   };
 }
 
+/**
+ * PGDATA in a restore pod: the source's, except on a new claim when the source's is the mount
+ * point: it must be a subdirectory (a mount point cannot be moved aside, and a fresh volume's root
+ * may hold lost+found; the postgres image's documentation says the same).
+ */
+export function restorePodPgdata(settings: SourcePodSettings, existingClaim: boolean): string {
+  return existingClaim || settings.pgdata !== settings.dataVolume.mountPath ? settings.pgdata : `${settings.dataVolume.mountPath}/pgdata`;
+}
+
+/** An in-place restore moves the data directory aside: it must not be the volume's mount point. Checked before anything is stopped. */
+export function assertDataDirectoryMovable(settings: SourcePodSettings): void {
+  if (settings.dataVolume.mountPath !== settings.pgdata) return;
+  throw new BackupError('INVALID_ARGUMENT', `The data directory ${settings.pgdata} is the volume's mount point; it cannot be moved aside.`, 'Set PGDATA to a subdirectory of the volume (as the postgres image documents), or restore with --target-namespace.');
+}
+
 /** The permissions a pod of our own in `namespace` needs (restore helper, --target-namespace, --test-namespace). */
 export function restorePodPermissions(namespace: string): Permission[] {
   return [
@@ -100,9 +115,7 @@ export async function createRestorePod(source: KubernetesHost, settings: SourceP
   const suffix = randomBytes(3).toString('hex');
   const name = `llm-analytics-${request.purpose}-${suffix}`;
   const claimName = request.existingClaim ? undefined : name;
-  // PGDATA must be a subdirectory of the mount: a mount point cannot be moved aside, and a fresh
-  // volume's root may hold lost+found (the postgres image's documentation says the same).
-  const pgdata = request.existingClaim || settings.pgdata !== settings.dataVolume.mountPath ? settings.pgdata : `${settings.dataVolume.mountPath}/pgdata`;
+  const pgdata = restorePodPgdata(settings, request.existingClaim !== undefined);
   const labels = { 'app.kubernetes.io/name': 'timescaledb', 'app.kubernetes.io/managed-by': 'llm-analytics', 'app.kubernetes.io/component': request.purpose };
   const annotations = { 'llm-analytics/backup-id': request.backupId, 'llm-analytics/source-pod': `${settings.namespace}/${settings.pod}` };
   const created: { namespace: boolean; claim: boolean; pod: boolean } = { namespace: false, claim: false, pod: false };
@@ -200,17 +213,22 @@ function podManifest(
   };
 }
 
+/**
+ * The size a new restore claim asks for: the source claim's when it could be read; otherwise
+ * twice the restored size (data, WAL staged for recovery, room to run), at least 1 GiB.
+ */
+export function restoreClaimRequest(settings: SourcePodSettings, bytes: number): string {
+  return settings.storage?.request ?? `${Math.max(1, Math.ceil((bytes * 2) / 2 ** 30))}Gi`;
+}
+
 function claimManifest(name: string, namespace: string, labels: Record<string, string>, settings: SourcePodSettings, bytes: number): V1PersistentVolumeClaim {
-  // The source claim's size when it could be read; otherwise twice the restored size (data, WAL
-  // staged for recovery, room to run), at least 1 GiB.
-  const gib = Math.max(1, Math.ceil((bytes * 2) / 2 ** 30));
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
     metadata: { name, namespace, labels },
     spec: {
       accessModes: ['ReadWriteOnce'],
-      resources: { requests: { storage: settings.storage?.request ?? `${gib}Gi` } },
+      resources: { requests: { storage: restoreClaimRequest(settings, bytes) } },
       ...(settings.storage?.storageClassName ? { storageClassName: settings.storage.storageClassName } : {}),
     },
   };
