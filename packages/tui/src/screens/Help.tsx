@@ -13,7 +13,7 @@ const HELP: readonly (readonly [string, string])[] = [
   [':', 'jump to a row number or to text in a backup id'],
   ['s', 'cycle the sort: newest, oldest, largest, database, status'],
   ['v', 'verify the selected backup (t there: with a test restore)'],
-  ['r', 'restore the selected backup (wizard; you confirm by typing its id)'],
+  ['r', 'restore to a data directory or a Kubernetes namespace (wizard)'],
   ['b', 'take a backup of the configured database'],
   ['R', 'reload the catalog from the repository'],
   ['Esc', 'back'],
