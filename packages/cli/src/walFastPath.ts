@@ -6,8 +6,9 @@
  *
  * Exit codes: 0 stored/fetched; wal-fetch of a file the archive does not have: 1, silently
  * (PostgreSQL asks for such files routinely). Any other wal-fetch failure (storage unreachable,
- * damaged or unauthenticated object) exits 126 after retries: PostgreSQL treats an exit code
- * above 125 as fatal and stops recovery, instead of taking it as "end of WAL" and promoting early.
+ * damaged or unauthenticated object, a usage error) exits 126, after retries where retrying can
+ * help: PostgreSQL treats an exit code above 125 as fatal and stops recovery, instead of taking it
+ * as "end of WAL" and promoting early.
  * wal-push failures use the error table's codes: PostgreSQL keeps the segment and retries.
  */
 import { appendFile, mkdir, stat, writeFile } from 'node:fs/promises';
@@ -116,7 +117,9 @@ export async function runWalFetch(argv: readonly string[]): Promise<number> {
     const wanted = args.clearSpool || args.prefetchWorker ? 0 : 2;
     if (args.positional.length !== wanted) throw usage(wanted ? 'wal-fetch takes two arguments: the WAL file name (%f) and the destination path (%p)' : 'wal-fetch --clear-spool takes no arguments');
   } catch (error) {
-    return report('wal-fetch', error);
+    report('wal-fetch', error);
+    // A restore_command with a wrong flag must stop recovery, not read as "end of WAL".
+    return WAL_FETCH_FAILED_EXIT;
   }
   if (args.prefetchWorker) return runPrefetchWorker(args, args.prefetchWorker);
   if (args.clearSpool) return runClearSpool(args);

@@ -64,6 +64,13 @@ describe('wal-push and wal-fetch', () => {
     expect(await readdir(`${scratch.path}/wrong-key`)).toEqual([]);
   });
 
+  it('exits 126 on a usage error, so a mistyped restore_command stops recovery instead of ending it', async () => {
+    const typo = await runCli(['database', 'wal-fetch', '--prefech', '8', name, `${scratch.path}/${name}`], env);
+    expect(typo.exitCode).toBe(126);
+    expect(typo.stderr).toMatch(/prefech/);
+    expect(existsSync(`${scratch.path}/${name}`)).toBe(false);
+  });
+
   it('refuses a name that is not a WAL file', async () => {
     const bad = await runCli(['database', 'wal-push', '--system-id', '111', '/etc/passwd'], env);
     expect(bad.exitCode).toBe(2);

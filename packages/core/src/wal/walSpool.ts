@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { open, readFile, readdir, rename, rm, unlink, utimes, writeFile } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { open, readFile, rename, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /**
@@ -17,7 +18,8 @@ import { dirname, join } from 'node:path';
  *     lock                        "<pid>": the one running prefetcher (refreshed while it runs)
  *     prefetch.log                the prefetcher's last errors
  *
- * Node built-ins only: this module is the whole of a wal-fetch served from the spool.
+ * Node built-ins only: this module is the whole of a wal-fetch served from the spool, whose file
+ * operations are synchronous (a short-lived process: no thread-pool round trips).
  */
 export const DEFAULT_PREFETCH_DEPTH = 8;
 export const MAX_PREFETCH_DEPTH = 64;
@@ -86,8 +88,16 @@ export interface SpoolEntries {
 }
 
 export async function readSpool(dir: string): Promise<SpoolEntries | undefined> {
-  const names = await readdir(dir).catch(() => undefined);
-  if (!names) return undefined;
+  return readSpoolNow(dir);
+}
+
+function readSpoolNow(dir: string): SpoolEntries | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return undefined;
+  }
   const entries: SpoolEntries = { complete: new Map(), writing: new Map() };
   for (const name of names) {
     const complete = ENTRY.exec(name);
@@ -114,7 +124,7 @@ export async function takeSpooledSegment(dir: string, fileName: string, destinat
   const now = options.now ?? Date.now;
   const deadline = now() + (options.waitMs ?? 15_000);
   for (;;) {
-    const entries = await readSpool(dir);
+    const entries = readSpoolNow(dir);
     if (!entries) return undefined;
     const entry = entries.complete.get(fileName);
     if (entry) return serveEntry(join(dir, entry), entry, destination, options.maxAgeMs ?? SPOOL_ENTRY_MAX_AGE_MS, now);
@@ -125,14 +135,14 @@ export async function takeSpooledSegment(dir: string, fileName: string, destinat
 
 async function serveEntry(path: string, entry: string, destination: string, maxAgeMs: number, now: () => number): Promise<number | undefined> {
   try {
-    const handle = await open(path, 'r');
+    const fd = openSync(path, 'r');
     let bytes: Buffer;
     let modified: number;
     try {
-      modified = (await handle.stat()).mtimeMs;
-      bytes = await handle.readFile();
+      modified = fstatSync(fd).mtimeMs;
+      bytes = readFileSync(fd);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
     const recorded = ENTRY.exec(entry)![2];
     if (now() - modified > maxAgeMs || createHash('sha256').update(bytes).digest('hex') !== recorded) {
@@ -140,13 +150,13 @@ async function serveEntry(path: string, entry: string, destination: string, maxA
       return undefined;
     }
     try {
-      await rename(path, destination);
+      renameSync(path, destination);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
       // --spool on another file system: write the checked bytes as a direct fetch does.
       await writeSynced(`${destination}.tmp`, bytes);
       await rename(`${destination}.tmp`, destination);
-      await unlink(path).catch(() => {});
+      unlinkSync(path);
     }
     return bytes.length;
   } catch {
@@ -172,12 +182,17 @@ export interface Wanted {
 /** Tells the prefetcher which segment PostgreSQL asked for last: it keeps the ones after it ready. */
 export async function writeWanted(dir: string, wanted: Wanted): Promise<void> {
   const temporary = join(dir, `wanted.${process.pid}`);
-  await writeFile(temporary, `${wanted.fileName} ${wanted.segmentSize}\n`, { mode: 0o600 });
-  await rename(temporary, join(dir, 'wanted'));
+  writeFileSync(temporary, `${wanted.fileName} ${wanted.segmentSize}\n`, { mode: 0o600 });
+  renameSync(temporary, join(dir, 'wanted'));
 }
 
 export async function readWanted(dir: string): Promise<Wanted | undefined> {
-  const text = await readFile(join(dir, 'wanted'), 'utf8').catch(() => '');
+  let text = '';
+  try {
+    text = readFileSync(join(dir, 'wanted'), 'utf8');
+  } catch {
+    return undefined;
+  }
   const [fileName, size] = text.trim().split(' ');
   if (!fileName || !SEGMENT.test(fileName) || !isWalSegmentSize(Number(size))) return undefined;
   return { fileName, segmentSize: Number(size) };
@@ -185,14 +200,12 @@ export async function readWanted(dir: string): Promise<Wanted | undefined> {
 
 /** Whether a prefetcher holds the spool's lock (its process lives and it refreshed the lock lately). */
 export async function prefetcherAlive(dir: string, now: () => number = Date.now): Promise<boolean> {
-  const path = join(dir, 'lock');
   try {
-    const handle = await open(path, 'r');
+    const fd = openSync(join(dir, 'lock'), 'r');
     try {
-      const [text, stat] = await Promise.all([handle.readFile('utf8'), handle.stat()]);
-      return now() - stat.mtimeMs < LOCK_STALE_MS && processAlive(Number(text.trim()));
+      return now() - fstatSync(fd).mtimeMs < LOCK_STALE_MS && processAlive(Number(readFileSync(fd, 'utf8').trim()));
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   } catch {
     return false;
