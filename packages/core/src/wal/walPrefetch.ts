@@ -87,7 +87,8 @@ export async function prefetchSegments(options: PrefetchOptions, deps: { storage
       if (tick % 50 === 0) await lock.refresh();
       const wanted = await readWanted(dir);
       if (!wanted) {
-        summary.stoppedBecause = 'no request';
+        // The spool may have been cleared between the two looks: say so rather than "no request".
+        summary.stoppedBecause = (await lock.held()) ? 'no request' : 'spool cleared';
         break;
       }
       if (wanted.fileName !== last?.fileName) {
