@@ -24,7 +24,7 @@ export interface WalFetchOptions {
 
 export type WalFetchResult =
   | { found: false; fileName: string; systemIdentifier: string }
-  | { found: true; fileName: string; systemIdentifier: string; key: string; rawBytes: number; sha256: string };
+  | { found: true; fileName: string; systemIdentifier: string; key: string; rawBytes: number };
 
 /**
  * restore_command: fetches one archived WAL file. PostgreSQL routinely asks for files that do not
@@ -41,10 +41,10 @@ export async function walFetch(options: WalFetchOptions, deps: { storage: Storag
   const destination = isAbsolute(options.destination) ? options.destination : join(options.pgdata, options.destination);
   const temporary = `${destination}.tmp`;
   try {
-    const decoded = await decodeWalObject(deps.storage, object, config, temporary);
+    const { rawBytes } = await decodeWalObject(deps.storage, object, config, temporary);
     await syncFile(temporary);
     await rename(temporary, destination);
-    return { found: true, fileName, systemIdentifier, key: object.key, ...decoded };
+    return { found: true, fileName, systemIdentifier, key: object.key, rawBytes };
   } catch (error) {
     await unlink(temporary).catch(() => {});
     throw error;
@@ -53,15 +53,22 @@ export async function walFetch(options: WalFetchOptions, deps: { storage: Storag
 
 /**
  * Decodes an archived WAL object into `path` (not yet synced), authenticating encrypted chunks on
- * the way, and hashes the bytes written. wal-fetch and the prefetcher both fetch this way.
+ * the way. wal-fetch and the prefetcher both fetch this way; the prefetcher also asks for the
+ * SHA-256 of the bytes written (it names spool entries), a direct fetch does not pay for it.
  */
 export async function decodeWalObject(
   storage: Storage,
   object: WalObjectName & { key: string },
   config: ResolvedConfig,
   path: string,
-): Promise<{ rawBytes: number; sha256: string }> {
+  options: { hash?: boolean } = {},
+): Promise<{ rawBytes: number; sha256?: string }> {
   const reader = createFrameReader({ compression: object.compression, passphrase: object.encrypted ? requirePassphrase(config) : undefined, encrypted: object.encrypted });
+  const source = await storage.get(object.key);
+  if (!options.hash) {
+    await pipeline(source, reader, createWriteStream(path, { mode: 0o600 }));
+    return { rawBytes: reader.summary().rawBytes };
+  }
   const hash = createHash('sha256');
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -69,7 +76,7 @@ export async function decodeWalObject(
       callback(null, chunk);
     },
   });
-  await pipeline(await storage.get(object.key), reader, tap, createWriteStream(path, { mode: 0o600 }));
+  await pipeline(source, reader, tap, createWriteStream(path, { mode: 0o600 }));
   return { rawBytes: reader.summary().rawBytes, sha256: hash.digest('hex') };
 }
 

@@ -65,8 +65,8 @@ export async function prefetchSegments(options: PrefetchOptions, deps: { storage
         endOfArchive = endOfArchive === undefined || fileName < endOfArchive ? fileName : endOfArchive;
         return;
       }
-      const { sha256 } = await decodeWalObject(deps.storage, object, options.config, temporary);
-      await completeSpoolEntry(dir, fileName, temporary, sha256);
+      const { sha256 } = await decodeWalObject(deps.storage, object, options.config, temporary, { hash: true });
+      await completeSpoolEntry(dir, fileName, temporary, sha256 as string);
       summary.fetched.push(fileName);
     } catch (error) {
       await unlink(temporary).catch(() => {});
