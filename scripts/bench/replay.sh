@@ -10,10 +10,7 @@ segments=${REPLAY_SEGMENTS:-64}
 cli=$PWD/bin/llm-analytics
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 # Everything runs as the database user: the archiver (wal-push) and the CLI share the repository.
-as_db_user() { if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi; }
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
+source scripts/bench/lib.sh
 
 work=$(mktemp -d /tmp/llm-analytics-replaybench.XXXXXX)
 chmod 755 "$work"; ((EUID == 0)) && chown postgres: "$work"

@@ -14,12 +14,7 @@ cli=$PWD/bin/llm-analytics
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 [[ -f packages/cli/dist/commands/database/backup.js ]] || { echo "bench: run scripts/setup.sh first" >&2; exit 1; }
 
-as_db_user() { if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi; }
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN {print b - a}'; }
-json_field() { node -e 'const v=JSON.parse(require("fs").readFileSync(process.argv[1]));console.log(process.argv[2].split(".").reduce((o,k)=>o[k],v))' "$1" "$2"; }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+source scripts/bench/lib.sh
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.1f", b / 1e6 / s}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
@@ -47,26 +42,26 @@ declare -A t
 for ((run = 1; run <= runs; run++)); do
   echo "bench: run $run of $runs" >&2
   start=$(now); as_db_user sh -c "'$bin/pg_basebackup' -D - -Ft -X fetch --checkpoint=fast | zstd -1 -q > '$work/pg/raw.tar.zst'"
-  t[raw_backup]+="$(awk -v a="$start" -v b="$(now)" 'BEGIN {print b - a}') "
+  t[raw_backup]+="$(since "$start") "
 
   for mode in plain encrypted; do
     flag=--no-encryption; [[ $mode == encrypted ]] && flag=--encryption
     start=$(now)
     /usr/bin/time -f '%M' -o "$work/rss" "$cli" database backup $flag --json >"$work/backup-$mode.json"
-    t[backup_$mode]+="$(awk -v a="$start" -v b="$(now)" 'BEGIN {print b - a}') "
+    t[backup_$mode]+="$(since "$start") "
     t[backup_${mode}_rss]+="$(cat "$work/rss") "
   done
 
   as_db_user rm -rf "$work/pg/raw-restore"; as_db_user mkdir "$work/pg/raw-restore"
   start=$(now); as_db_user sh -c "zstd -d -q -c '$work/pg/raw.tar.zst' | tar -x -C '$work/pg/raw-restore'"
-  t[raw_restore]+="$(awk -v a="$start" -v b="$(now)" 'BEGIN {print b - a}') "
+  t[raw_restore]+="$(since "$start") "
 
   for mode in plain encrypted; do
     id=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).id)' "$work/backup-$mode.json")
     as_db_user rm -rf "$work/pg/restore-$mode"
     start=$(now)
     /usr/bin/time -f '%M' -o "$work/rss" "$cli" database restore --backup-id "$id" --pgdata "$work/pg/restore-$mode" --no-start --force --json >/dev/null
-    t[restore_$mode]+="$(awk -v a="$start" -v b="$(now)" 'BEGIN {print b - a}') "
+    t[restore_$mode]+="$(since "$start") "
     t[restore_${mode}_rss]+="$(cat "$work/rss") "
   done
   as_db_user rm -rf "$work/pg/raw-restore" "$work/pg/restore-plain" "$work/pg/restore-encrypted"

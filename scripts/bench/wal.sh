@@ -11,9 +11,7 @@ cd "$(dirname "$0")/../.."
 segments=${WAL_SEGMENTS:-32}
 cli=$PWD/bin/llm-analytics
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-as_db_user() { if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi; }
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-now() { date +%s.%N; }
+source scripts/bench/lib.sh
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN {printf "%8.2f %10.1f", b - a, n / (b - a)}'; }
 
 work=$(mktemp -d /tmp/llm-analytics-walbench.XXXXXX)
