@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import zstdBinding from 'zstd-napi/binding.js';
 import type { Compression } from '../types/metadata.js';
 import { LZ4_FRAME_OPTIONS, ZSTD_FRAME_PARAMETERS } from './codecs.js';
-import { MAX_FRAME_SIZE } from './format.js';
+import { DEFAULT_FRAME_SIZE, MAX_FRAME_SIZE } from './format.js';
 import { asDecodeError } from './pipelineErrors.js';
 
 /**
@@ -15,15 +15,14 @@ import { asDecodeError } from './pipelineErrors.js';
  * from TypeScript sources under vitest and from the compiled package. It loads the native codecs
  * by the absolute paths resolved here, so it does not depend on the process's working directory.
  *
- * Memory: a frame's buffer is transferred (not copied) to the worker, which compresses into its
- * own reused scratch buffer and writes the result back over the raw bytes, then transfers the
- * buffer back. Frame buffers are sized with room for the worst-case expansion (frameCapacity),
- * so a worker allocates nothing per frame. The first version returned a fresh buffer per frame:
- * memory allocated on a worker and dropped on the main thread piled up to ~50 MB of RSS per
- * worker before either side reclaimed it. Decoding follows the same rule: the main thread
- * allocates both the stored frame's copy and the raw buffer (sized from the zstd frame header),
- * and the worker only fills them. Letting the worker allocate the raw buffers raised the peak RSS
- * of a restore from 110 to 260 MB.
+ * Memory: each worker owns one SharedArrayBuffer "slot", sent to it once (again only when a larger
+ * frame needs a larger slot): input in the first half, output in the second. The main thread copies
+ * a frame into the slot of the worker that takes it, and copies the result out when it is done;
+ * messages carry only numbers. Two earlier designs moved the frame's memory itself: transferring an
+ * ArrayBuffer (or posting a SharedArrayBuffer) registers it as newly allocated external memory on
+ * the receiving side every time, and V8 answers external memory growth with full garbage
+ * collections — with an 8 MiB frame each way, about one every two frames, which cost a 780 MB
+ * backup more CPU than compressing it. Copying 10 MB per frame costs a few milliseconds.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -31,8 +30,9 @@ const zlib = require('node:zlib');
 const zstd = require(workerData.zstdBindingPath);
 const lz4 = require(workerData.lz4Path);
 const contexts = new Map();
-let scratch = Buffer.alloc(0);
-function zstdCompress(level, raw) {
+let input = Buffer.alloc(0);
+let output = Buffer.alloc(0);
+function zstdContext(level) {
   let cctx = contexts.get(level);
   if (!cctx) {
     cctx = new zstd.CCtx();
@@ -40,24 +40,31 @@ function zstdCompress(level, raw) {
     cctx.setParameter(zstd.CParameter.compressionLevel, level);
     contexts.set(level, cctx);
   }
-  const bound = zstd.compressBound(raw.length);
-  if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(bound);
-  return scratch.subarray(0, cctx.compress2(scratch, raw));
+  return cctx;
 }
-let dctx;
+// Compresses the slot's input into its output; returns the stored length.
+function encode(compression, level, raw) {
+  switch (compression) {
+    case 'zstd': return zstdContext(level).compress2(output, raw);
+    case 'gzip': return zlib.gzipSync(raw, { level }).copy(output);
+    case 'lz4': return lz4.compressFrameSync(raw, workerData.lz4Options).copy(output);
+    case 'none': return raw.copy(output);
+  }
+  throw new Error('unknown compression ' + compression);
+}
 function zstdDecodeUnsized(stored) {
   const stream = new zstd.DCtx();
   const parts = [];
   let total = 0;
-  let input = stored;
+  let rest = stored;
   for (;;) {
     const out = Buffer.allocUnsafe(1024 * 1024);
-    const [remaining, produced, consumed] = stream.decompressStream(out, input);
+    const [remaining, produced, consumed] = stream.decompressStream(out, rest);
     parts.push(out.subarray(0, produced));
     total += produced;
     if (total > workerData.maxFrameSize) throw new Error('frame larger than any frame this tool writes');
-    input = input.subarray(consumed);
-    if (input.length === 0 && produced < out.length) {
+    rest = rest.subarray(consumed);
+    if (rest.length === 0 && produced < out.length) {
       if (remaining !== 0) throw new Error('truncated frame');
       const raw = Buffer.allocUnsafeSlow(total);
       Buffer.concat(parts, total).copy(raw);
@@ -65,66 +72,54 @@ function zstdDecodeUnsized(stored) {
     }
   }
 }
-// Decodes one zstd frame into the caller's buffer, sized from the frame header by the main thread.
-// Without one (the header records no content size, which our writer always does), it allocates.
-function zstdDecode(stored, output) {
-  if (!output) return zstdDecodeUnsized(stored);
+let dctx;
+// Decodes one zstd frame into the slot's output, its size known from the frame header (our writer
+// always records it). Without one, the raw bytes come back in a buffer of their own.
+function decode(stored, rawLength) {
+  if (rawLength === undefined) return { raw: zstdDecodeUnsized(stored) };
   dctx ??= new zstd.DCtx();
-  const raw = Buffer.from(output);
-  if (dctx.decompress(raw, stored) !== raw.length) throw new Error('frame shorter than its recorded content size');
-  return raw;
+  if (dctx.decompress(output.subarray(0, rawLength), stored) !== rawLength) throw new Error('frame shorter than its recorded content size');
+  return { length: rawLength };
 }
-function encode(compression, level, raw) {
-  switch (compression) {
-    case 'zstd': return zstdCompress(level, raw);
-    case 'gzip': return zlib.gzipSync(raw, { level });
-    case 'lz4': return lz4.compressFrameSync(raw, workerData.lz4Options);
-    case 'none': return raw;
+parentPort.on('message', ({ id, op, compression, level, length, rawLength, slot, half }) => {
+  if (slot) {
+    input = Buffer.from(slot, 0, half);
+    output = Buffer.from(slot, half, half);
   }
-  throw new Error('unknown compression ' + compression);
-}
-parentPort.on('message', ({ id, op, compression, level, memory, length, output }) => {
-  if (op === 'decode') {
-    try {
-      const raw = zstdDecode(Buffer.from(memory, 0, length), output);
-      parentPort.postMessage({ id, memory, output: raw.buffer, length: raw.length }, [memory, raw.buffer]);
-    } catch (error) {
-      parentPort.postMessage({ id, memory, error: String((error && error.message) || error) }, [memory]);
-    }
-    return;
-  }
-  const reply = { id, memory };
   try {
-    const whole = Buffer.from(memory);
-    const stored = encode(compression, level, whole.subarray(0, length));
-    if (stored.length > whole.length) throw new Error('compressed frame larger than its buffer');
-    if (stored.buffer !== memory) stored.copy(whole);
-    reply.storedLength = stored.length;
+    const bytes = input.subarray(0, length);
+    if (op === 'encode') {
+      const storedLength = encode(compression, level, bytes);
+      if (storedLength > output.length) throw new Error('compressed frame larger than its buffer');
+      parentPort.postMessage({ id, length: storedLength });
+      return;
+    }
+    const { raw, length: decoded } = decode(bytes, rawLength);
+    if (raw) parentPort.postMessage({ id, length: raw.length, raw: raw.buffer }, [raw.buffer]);
+    else parentPort.postMessage({ id, length: decoded });
   } catch (error) {
-    reply.error = String((error && error.message) || error);
+    parentPort.postMessage({ id, error: String((error && error.message) || error) });
   }
-  parentPort.postMessage(reply, [memory]);
 });
 `;
 
-/** One frame for a worker: the message, the memory it transfers, and how its reply settles. */
+/** One frame for a worker: its bytes, how large the result may be, and how the reply settles. */
 interface Task {
-  request: { op: 'encode' | 'decode'; compression: Compression; level: number; length: number };
-  memory: ArrayBuffer;
-  /** decode: the buffer the raw frame is written into, when its size is known. */
-  output?: ArrayBuffer;
-  settle: (reply: WorkerReply) => void;
+  request: { op: 'encode' | 'decode'; compression: Compression; level: number; rawLength?: number };
+  /** The frame to code; held (not copied) until a worker takes it. */
+  bytes: Buffer;
+  /** Room the result needs in the slot's output half. */
+  outputRoom: number;
+  settle: (reply: WorkerReply, output: Buffer) => void;
   reject: (error: Error) => void;
 }
 
 interface WorkerReply {
   id: number;
-  memory?: ArrayBuffer;
-  /** encode: the compressed length written over the frame's memory. */
-  storedLength?: number;
-  /** decode: the buffer holding the raw frame, and its length. */
-  output?: ArrayBuffer;
+  /** The result's length in the slot's output half (or in `raw`). */
   length?: number;
+  /** decode without a recorded content size: the raw bytes, transferred. */
+  raw?: ArrayBuffer;
   error?: string;
 }
 
@@ -137,6 +132,9 @@ export interface EncodedFrame {
 interface PoolWorker {
   worker: Worker;
   task?: Task;
+  /** The worker's shared slot: input in [0, half), output in [half, 2 * half). */
+  input?: Buffer;
+  output?: Buffer;
 }
 
 const IDLE_SHUTDOWN_MS = 30_000;
@@ -178,37 +176,40 @@ export class CodecPool {
 
   /**
    * Compresses one frame on a worker. `frame` must start at offset 0 of an ArrayBuffer of at
-   * least frameCapacity(frame.length) bytes that nothing else uses: it is detached while the
-   * worker has it, and comes back holding the compressed frame.
+   * least frameCapacity(frame.length) bytes, left untouched until the promise settles: the
+   * compressed frame is written over it.
    */
   encode(compression: Compression, level: number, frame: Buffer): Promise<EncodedFrame> {
     if (frame.byteOffset !== 0 || frame.buffer.byteLength < frameCapacity(frame.length)) {
       return Promise.reject(new Error('a pooled frame needs a buffer of its own with room for expansion'));
     }
     return new Promise((resolve, reject) => {
-      const settle = (reply: WorkerReply): void => {
-        if (reply.error !== undefined || reply.storedLength === undefined || !reply.memory) reject(new Error(`frame compression failed: ${reply.error}`));
-        else resolve({ stored: Buffer.from(reply.memory, 0, reply.storedLength), memory: reply.memory });
+      const settle = (reply: WorkerReply, output: Buffer): void => {
+        if (reply.error !== undefined || reply.length === undefined) {
+          reject(new Error(`frame compression failed: ${reply.error}`));
+          return;
+        }
+        const memory = frame.buffer as ArrayBuffer;
+        output.copy(Buffer.from(memory), 0, 0, reply.length);
+        resolve({ stored: Buffer.from(memory, 0, reply.length), memory });
       };
-      this.submit({ request: { op: 'encode', compression, level, length: frame.length }, memory: frame.buffer as ArrayBuffer, settle, reject });
+      this.submit({ request: { op: 'encode', compression, level }, bytes: frame, outputRoom: frameCapacity(frame.length), settle, reject });
     });
   }
 
   /**
    * Decompresses one whole stored zstd frame on a worker (the caller cut it, see frameSplitter.ts)
-   * and returns its raw bytes. A codec failure is DATA_CORRUPT.
+   * and returns its raw bytes in a buffer of their own. A codec failure is DATA_CORRUPT.
    */
   decode(compression: 'zstd', stored: Buffer): Promise<Buffer> {
-    const own = Buffer.allocUnsafeSlow(stored.length);
-    stored.copy(own);
     const rawLength = zstdContentSize(stored);
-    const output = rawLength === undefined ? undefined : (Buffer.allocUnsafeSlow(rawLength).buffer as ArrayBuffer);
     return new Promise((resolve, reject) => {
-      const settle = (reply: WorkerReply): void => {
-        if (reply.error !== undefined || reply.length === undefined || !reply.output) reject(asDecodeError(new Error(reply.error), `as ${compression}`));
-        else resolve(Buffer.from(reply.output, 0, reply.length));
+      const settle = (reply: WorkerReply, output: Buffer): void => {
+        if (reply.error !== undefined || reply.length === undefined) reject(asDecodeError(new Error(reply.error), `as ${compression}`));
+        else if (reply.raw) resolve(Buffer.from(reply.raw, 0, reply.length));
+        else resolve(copyOut(output, reply.length));
       };
-      this.submit({ request: { op: 'decode', compression, level: 0, length: own.length }, memory: own.buffer as ArrayBuffer, output, settle, reject });
+      this.submit({ request: { op: 'decode', compression, level: 0, rawLength }, bytes: stored, outputRoom: rawLength ?? 0, settle, reject });
     });
   }
 
@@ -234,13 +235,24 @@ export class CodecPool {
       idle.task = task;
       // A busy worker keeps the process alive (the caller awaits it); an idle one must not.
       idle.worker.ref();
-      const transfer = task.output ? [task.memory, task.output] : [task.memory];
-      idle.worker.postMessage({ id: this.nextId++, ...task.request, memory: task.memory, output: task.output }, transfer);
+      const grown = this.fitSlot(idle, Math.max(task.bytes.length, task.outputRoom));
+      task.bytes.copy(idle.input as Buffer);
+      idle.worker.postMessage({ id: this.nextId++, ...task.request, length: task.bytes.length, ...grown });
     }
     if (this.workers.length > 0 && this.workers.every((candidate) => !candidate.task)) {
       this.idleTimer = setTimeout(() => void this.close(), IDLE_SHUTDOWN_MS);
       this.idleTimer.unref();
     }
+  }
+
+  /** Makes sure the worker's slot holds `bytes` each way; a new slot is sent along with the task. */
+  private fitSlot(entry: PoolWorker, bytes: number): { slot?: SharedArrayBuffer; half?: number } {
+    if (entry.input && entry.input.length >= bytes) return {};
+    const half = Math.max(bytes, frameCapacity(DEFAULT_FRAME_SIZE));
+    const slot = new SharedArrayBuffer(2 * half);
+    entry.input = Buffer.from(slot, 0, half);
+    entry.output = Buffer.from(slot, half, half);
+    return { slot, half };
   }
 
   private spawn(): PoolWorker | undefined {
@@ -268,9 +280,17 @@ export class CodecPool {
     const task = entry.task;
     entry.task = undefined;
     entry.worker.unref();
-    task?.settle(reply);
+    // The result is copied out of the slot before the slot takes the next frame.
+    task?.settle(reply, entry.output as Buffer);
     this.dispatch();
   }
+}
+
+/** The first `length` bytes of a slot, in memory of their own (the slot is reused at once). */
+function copyOut(output: Buffer, length: number): Buffer {
+  const raw = Buffer.allocUnsafeSlow(length);
+  output.copy(raw, 0, 0, length);
+  return raw;
 }
 
 let shared: CodecPool | undefined;

@@ -206,12 +206,13 @@ class FrameWriterStream extends Transform implements FrameWriter {
   }
 
   private newFrameBuffer(): Buffer {
-    return Buffer.from(new ArrayBuffer(frameCapacity(this.frameSize)));
+    return Buffer.allocUnsafeSlow(frameCapacity(this.frameSize));
   }
 
   private recycle(memory: ArrayBuffer): void {
-    // One spare is enough: a frame comes back while the next one is already filling.
-    if (memory.byteLength !== frameCapacity(this.frameSize) || this.spare.length >= 1) return;
+    // Keep every frame buffer once allocated (at most maxPending + 1 exist): a fresh 8 MiB buffer
+    // per frame cost page faults and a major GC every few frames.
+    if (memory.byteLength !== frameCapacity(this.frameSize) || this.spare.length > this.maxPending) return;
     this.spare.push(Buffer.from(memory));
   }
 
