@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { BackupError, asBackupError } from '../errors.js';
 import { createFrameReader } from '../pipeline/index.js';
@@ -6,6 +6,7 @@ import type { ProgressSink } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
 import { TarWalker, type TarEntry } from '../tar/tarWalker.js';
 import type { BackupMetadata, StoredObject } from '../types/metadata.js';
+import { FileDigester } from './fileDigester.js';
 import type { FileDigest } from './manifestCheck.js';
 
 /** What one pass over the stored object found. */
@@ -46,14 +47,19 @@ export async function readBackupObject(
   let storedBytes = 0;
   const canDecode = !metadata.encrypted || Boolean(deps.passphrase);
   const decoder = canDecode ? startDecoder(metadata, deps) : undefined;
-  for await (const chunk of source as AsyncIterable<Buffer>) {
-    storedHash.update(chunk);
-    storedBytes += chunk.length;
-    if (decoder) await decoder.write(chunk);
-    deps.progress?.({ phase: 'verify', bytes: storedBytes, totalBytes: object.storedSize });
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      storedHash.update(chunk);
+      storedBytes += chunk.length;
+      if (decoder) await decoder.write(chunk);
+      deps.progress?.({ phase: 'verify', bytes: storedBytes, totalBytes: object.storedSize });
+    }
+    if (deps.signal?.aborted) throw new BackupError('CANCELLED', 'The verification was cancelled.');
+    return { storedBytes, sha256: storedHash.digest('hex'), decode: decoder ? await decoder.end() : undefined, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    // A read that failed or was cancelled half-way must not leave the digest worker running.
+    decoder?.close();
   }
-  if (deps.signal?.aborted) throw new BackupError('CANCELLED', 'The verification was cancelled.');
-  return { storedBytes, sha256: storedHash.digest('hex'), decode: decoder ? await decoder.end() : undefined, seconds: (Date.now() - started) / 1000 };
 }
 
 function startDecoder(metadata: BackupMetadata, deps: { passphrase?: string; signal?: AbortSignal }) {
@@ -64,21 +70,19 @@ function startDecoder(metadata: BackupMetadata, deps: { passphrase?: string; sig
     parallel: true,
     signal: deps.signal,
   });
-  const files = new Map<string, FileDigest>();
+  // Every file's SHA-256 is computed on a worker (fileDigester.ts); digests come back in file order.
+  const digester = new FileDigester();
+  const ended: { path: string; size: number }[] = [];
   const walFiles: string[] = [];
-  let fileHash: Hash | undefined;
   const walker = new TarWalker({
     capture: ['backup_manifest'],
     onEntry: (entry: TarEntry) => {
       if (entry.type === 'file' && entry.path.startsWith('pg_wal/')) walFiles.push(entry.path.slice('pg_wal/'.length));
     },
-    onFileData: (_entry, bytes) => {
-      fileHash ??= createHash('sha256');
-      fileHash.update(bytes);
-    },
+    onFileData: (_entry, bytes) => digester.update(bytes),
     onFileEnd: (entry) => {
-      files.set(entry.path, { size: entry.size, sha256: (fileHash ?? createHash('sha256')).digest('hex') });
-      fileHash = undefined;
+      digester.endFile();
+      ended.push({ path: entry.path, size: entry.size });
     },
   });
   const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() });
@@ -100,6 +104,7 @@ function startDecoder(metadata: BackupMetadata, deps: { passphrase?: string; sig
   reader.pipe(walker).pipe(discard);
   const failed = () => first !== undefined || reader.destroyed;
   return {
+    close: () => void digester.close(),
     async write(chunk: Buffer): Promise<void> {
       if (failed()) return;
       if (!reader.write(chunk) && !done) await new Promise<void>((resolve) => (wake = resolve));
@@ -112,6 +117,8 @@ function startDecoder(metadata: BackupMetadata, deps: { passphrase?: string; sig
         walker.destroy();
       }
       const rawBytes = first ? 0 : reader.summary().rawBytes;
+      const digests = await digester.finish();
+      const files = new Map<string, FileDigest>(ended.map(({ path, size }, index) => [path, { size, sha256: digests[index] as string }]));
       return {
         rawBytes,
         error: first?.stage === 'decode' ? first.error : undefined,
