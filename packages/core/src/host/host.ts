@@ -1,3 +1,4 @@
+import type { TarExtractor } from './tarExtractor.js';
 import type { Readable, Writable } from 'node:stream';
 
 export interface ExecOptions {
@@ -64,4 +65,9 @@ export interface Host {
    * input; if the command fails before reading everything, `stdin` is destroyed with its failure.
    */
   execSink(argv: readonly string[], options?: ExecOptions): { stdin: Writable; done: Promise<ExecResult> };
+  /**
+   * Extracts a tar stream into a directory of this host in-process, when the host can (a local
+   * one); otherwise callers run `tar -x` through execSink.
+   */
+  tarExtractor?(targetDir: string): TarExtractor;
 }

@@ -6,6 +6,7 @@ import { formatCommandLine, stderrTail } from './commandLine.js';
 import type { ExecOptions, ExecResult, ExecStream, Host } from './host.js';
 import { startLocalProcess, type LocalProcess } from './localProcess.js';
 import { currentOsUser, lookupOsUser, runsAsRoot, type OsUser } from './osUser.js';
+import { createTarExtractor, type TarExtractor } from './tarExtractor.js';
 import { OutputBuffer } from './outputBuffer.js';
 import { pgTool } from './pgBinaries.js';
 
@@ -44,6 +45,12 @@ export class LocalHost implements Host {
 
   pgTool(name: string): string {
     return pgTool(name, { binDir: this.options.pgBinDir });
+  }
+
+  /** Files end up as `tar -x` run as the host's user would leave them: owned by that user. */
+  tarExtractor(targetDir: string): TarExtractor {
+    const { user, switchUser } = this.resolveIdentity();
+    return createTarExtractor(targetDir, switchUser ? { uid: user.uid, gid: user.gid } : undefined);
   }
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {

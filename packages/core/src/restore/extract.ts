@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BackupError } from '../errors.js';
 import type { Host } from '../host/host.js';
@@ -8,7 +9,8 @@ import { TarWalker } from '../tar/tarWalker.js';
 import type { BackupMetadata } from '../types/metadata.js';
 
 /**
- * Streams a backup's data object into `tar -x` on the host: storage → (checksum while reading) →
+ * Streams a backup's data object into `tar -x` on the host (or, on a local host, into files
+ * written by this process, see host/tarExtractor.ts): storage → (checksum while reading) →
  * decrypt (every chunk authenticated before it is released) → decompress → tar header check →
  * tar on the host. The caller removes the target if this fails: the stored sha256 is only known
  * to match at the very end.
@@ -32,6 +34,18 @@ export async function extractBackup(
     signal: deps.signal,
     onProgress: (bytes: number) => deps.progress({ phase: 'restore', bytes, totalBytes: object.rawSize }),
   });
+  const extractor = deps.host.tarExtractor?.(targetDir);
+  if (extractor) {
+    // A local host writes the files itself; the walker's checks run before any member is written.
+    const walker = new TarWalker(extractor.callbacks);
+    try {
+      await pipeline(source, reader, walker, new Writable({ write: (_chunk, _encoding, callback) => callback() }), { signal: deps.signal });
+      extractor.finish();
+    } finally {
+      extractor.close();
+    }
+    return { files: walker.entryCount, rawBytes: reader.summary().rawBytes };
+  }
   const walker = new TarWalker();
   const tar = deps.host.execSink(['tar', '-x', '-f', '-', '-C', targetDir], { signal: deps.signal });
   try {

@@ -15,6 +15,10 @@ export interface TarEntry {
   type: 'file' | 'directory' | 'symlink' | 'hardlink' | 'other';
   size: number;
   linkTarget?: string;
+  /** Permission bits from the header (e.g. 0o600), as `tar -x` applies them. */
+  mode: number;
+  /** Modification time, seconds since the epoch. */
+  mtime: number;
 }
 
 export interface TarWalkerOptions {
@@ -129,7 +133,13 @@ export class TarWalker extends Transform {
     const linkTarget = this.pendingLongLink ?? cString(block.subarray(157, 257));
     this.pendingLongName = undefined;
     this.pendingLongLink = undefined;
-    const entry: TarEntry = { path: normalizeMemberPath(name), type: entryType(typeflag), size };
+    const entry: TarEntry = {
+      path: normalizeMemberPath(name),
+      type: entryType(typeflag),
+      size,
+      mode: parseSize(block.subarray(100, 108)) & 0o7777,
+      mtime: parseSize(block.subarray(136, 148)),
+    };
     if (entry.type === 'symlink' || entry.type === 'hardlink') entry.linkTarget = linkTarget;
     assertSafeEntry(entry);
     this.entryCount += 1;
@@ -191,7 +201,7 @@ function cString(bytes: Buffer): string {
   return bytes.subarray(0, end === -1 ? bytes.length : end).toString('utf8');
 }
 
-/** Sizes are octal text, or base-256 when the high bit of the first byte is set (GNU, > 8 GiB). */
+/** Numeric fields are octal text, or base-256 when the high bit of the first byte is set (GNU, > 8 GiB). */
 function parseSize(field: Buffer): number {
   if ((field[0]! & 0x80) !== 0) {
     let value = 0;

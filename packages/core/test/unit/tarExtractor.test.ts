@@ -1,0 +1,129 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTarExtractor } from '../../src/host/tarExtractor.js';
+import { TarWalker } from '../../src/tar/tarWalker.js';
+
+const work: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'llm-analytics-extract-'));
+  work.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of work.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Every entry under `root`: type, permission bits, size, link target, file mtime and content digest. */
+function describeTree(root: string): string[] {
+  const rows: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      const stat = lstatSync(path);
+      const rel = relative(root, path);
+      if (stat.isSymbolicLink()) rows.push(`${rel} link -> ${readlinkSync(path)}`);
+      else if (stat.isDirectory()) {
+        rows.push(`${rel} dir ${(stat.mode & 0o7777).toString(8)}`);
+        walk(path);
+      } else rows.push(`${rel} file ${(stat.mode & 0o7777).toString(8)} ${stat.size} ${Math.floor(stat.mtimeMs / 1000)} nlink=${stat.nlink} ${readFileSync(path).subarray(0, 64).toString('hex')}`);
+    }
+  };
+  walk(root);
+  return rows;
+}
+
+/** A small data directory with what pg_basebackup archives hold, and the odd cases tar handles. */
+function sourceTree(): string {
+  const src = tempDir();
+  mkdirSync(join(src, 'base/1'), { recursive: true });
+  writeFileSync(join(src, 'base/1/1259'), Buffer.alloc(3 * 8192 + 17, 7));
+  writeFileSync(join(src, 'PG_VERSION'), '15\n');
+  writeFileSync(join(src, 'empty'), '');
+  const longName = `${'d'.repeat(60)}/${'f'.repeat(120)}`; // over tar's 100-byte name field
+  mkdirSync(join(src, 'd'.repeat(60)));
+  writeFileSync(join(src, longName), 'long name body');
+  chmodSync(join(src, 'PG_VERSION'), 0o640);
+  chmodSync(join(src, 'empty'), 0o4755); // setuid: tar as a normal user drops it, so do we
+  symlinkSync('base/1', join(src, 'pg_link'));
+  linkSync(join(src, 'PG_VERSION'), join(src, 'PG_VERSION.hard'));
+  utimesSync(join(src, 'base/1/1259'), 1_700_000_000, 1_700_000_000);
+  chmodSync(join(src, 'base'), 0o750);
+  return src;
+}
+
+async function extractWithWalker(tarFile: string, target: string): Promise<void> {
+  const extractor = createTarExtractor(target);
+  const walker = new TarWalker(extractor.callbacks);
+  try {
+    await pipeline(Readable.from(chunks(readFileSync(tarFile), 777)), walker, new Writable({ write: (_c, _e, callback) => callback() }));
+    extractor.finish();
+  } finally {
+    extractor.close();
+  }
+}
+
+function* chunks(bytes: Buffer, size: number): Generator<Buffer> {
+  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
+}
+
+describe('tar extractor (a local restore writes the files itself)', () => {
+  for (const format of ['gnu', 'pax', 'ustar'] as const) {
+    it(`leaves the same tree as tar -x for a ${format} archive: contents, modes (setuid dropped), links, file times`, async () => {
+      const src = sourceTree();
+      const tarFile = join(tempDir(), 'a.tar');
+      // ustar cannot hold the long name: leave that file out of the ustar archive.
+      const members = format === 'ustar' ? ['base', 'PG_VERSION', 'empty', 'pg_link', 'PG_VERSION.hard'] : ['.'];
+      execFileSync('tar', ['-c', `--format=${format}`, '-f', tarFile, '-C', src, ...members]);
+      const byTar = tempDir();
+      execFileSync('tar', ['-x', '--no-same-owner', '--no-same-permissions', '-f', tarFile, '-C', byTar]);
+      const ours = tempDir();
+      await extractWithWalker(tarFile, ours);
+      expect(describeTree(ours)).toEqual(describeTree(byTar));
+      expect(describeTree(ours).some((row) => row.startsWith('empty file 755 '))).toBe(true);
+    });
+  }
+
+  it('replaces a symlink already at a file path instead of writing through it', async () => {
+    const src = tempDir();
+    writeFileSync(join(src, 'postgresql.conf'), 'from the backup\n');
+    const tarFile = join(tempDir(), 'a.tar');
+    execFileSync('tar', ['-c', '-f', tarFile, '-C', src, 'postgresql.conf']);
+    const target = tempDir();
+    const outside = join(tempDir(), 'outside.conf');
+    writeFileSync(outside, 'must stay\n');
+    symlinkSync(outside, join(target, 'postgresql.conf'));
+    await extractWithWalker(tarFile, target);
+    expect(readFileSync(outside, 'utf8')).toBe('must stay\n');
+    expect(lstatSync(join(target, 'postgresql.conf')).isSymbolicLink()).toBe(false);
+    expect(readFileSync(join(target, 'postgresql.conf'), 'utf8')).toBe('from the backup\n');
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('as root for another account, gives every entry to that account (as tar run by it would)', async () => {
+    const src = sourceTree();
+    const tarFile = join(tempDir(), 'a.tar');
+    execFileSync('tar', ['-c', '-f', tarFile, '-C', src, '.']);
+    const target = tempDir();
+    const extractor = createTarExtractor(target, { uid: 65534, gid: 65534 });
+    await pipeline(Readable.from([readFileSync(tarFile)]), new TarWalker(extractor.callbacks), new Writable({ write: (_c, _e, callback) => callback() }));
+    extractor.finish();
+    const owners = new Set(execFileSync('find', [target, '-mindepth', '1', '-printf', '%U:%G\\n']).toString().trim().split('\n'));
+    expect([...owners]).toEqual(['65534:65534']);
+  });
+
+  it('names the file it could not write and closes it', async () => {
+    const src = tempDir();
+    mkdirSync(join(src, 'sub'));
+    writeFileSync(join(src, 'sub/file'), 'x');
+    const tarFile = join(tempDir(), 'a.tar');
+    execFileSync('tar', ['-c', '-f', tarFile, '-C', src, 'sub/file']);
+    const target = tempDir();
+    writeFileSync(join(target, 'sub'), 'a file where the archive needs a directory');
+    await expect(extractWithWalker(tarFile, target)).rejects.toMatchObject({ code: 'HOST_COMMAND_FAILED', message: expect.stringContaining(join(target, 'sub/file')) });
+  });
+});
