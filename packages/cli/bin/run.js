@@ -3,6 +3,10 @@
 // Node 22 is noise on an operator's stderr and in scripts that expect a clean one.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+// First, before any module loads: the streaming commands run with V8 tuned for throughput.
+const { favourStreamingThroughputGc } = await import('../dist/gcTuning.js');
+favourStreamingThroughputGc(process.argv.slice(2));
+
 // PostgreSQL runs wal-push / wal-fetch once per WAL segment: skip oclif and load only what they use.
 const [topic, command, ...rest] = process.argv.slice(2);
 if (topic === 'database' && (command === 'wal-push' || command === 'wal-fetch') && !rest.some((a) => a === '--help' || a === '-h')) {

@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core';
 import { backup, planBackup, type BackupType } from '@llm-analytics/core';
 import { BaseCommand } from '../../baseCommand.js';
-import { favourStreamingThroughputGc } from '../../gcTuning.js';
 import { commandContext } from '../../context.js';
 import { configInput, connectionFlags, kubernetesFlags, kubernetesInput, databaseFlag, encryptionKeyFlag, outputFlags, repositoryFlags } from '../../flags.js';
 import { renderBackup, renderBackupPlan } from '../../render/backup.js';
@@ -33,7 +32,6 @@ export default class Backup extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Backup);
-    favourStreamingThroughputGc();
     const compression = flags['no-compression'] ? 'none' : (flags.compression as 'zstd' | 'lz4' | 'gzip' | 'none' | undefined);
     const { config, storage, host } = await commandContext({ ...configInput(flags), compression, encryption: flags.encryption, retentionDays: flags['retention-days'] }, kubernetesInput(flags));
     const options = { config, type: TYPES[flags.type]! };

@@ -1,6 +1,5 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../baseCommand.js';
-import { favourStreamingThroughputGc } from '../../gcTuning.js';
 import { connectionFlags, kubernetesFlags, databaseFlag, encryptionKeyFlag, outputFlags, repositoryFlags } from '../../flags.js';
 import { renderRestore, renderRestorePlan } from '../../render/restore.js';
 import { runOperation } from '../../operation.js';
@@ -37,7 +36,6 @@ export default class Restore extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Restore);
-    favourStreamingThroughputGc();
     const request = await restoreRequest(flags);
     if (flags['dry-run']) {
       const plan = await planRestoreRequest(request);

@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BackupError, ERROR_CODES, verifyAllBackups, verifyBackup, type VerifyResult } from '@llm-analytics/core';
 import { BaseCommand } from '../../baseCommand.js';
-import { favourStreamingThroughputGc } from '../../gcTuning.js';
 import { commandContext } from '../../context.js';
 import { configInput, connectionFlags, databaseFlag, encryptionKeyFlag, kubernetesFlags, kubernetesInput, outputFlags, repositoryFlags } from '../../flags.js';
 import { runOperation } from '../../operation.js';
@@ -30,7 +29,6 @@ export default class VerifyBackup extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(VerifyBackup);
-    favourStreamingThroughputGc();
     if (!flags['backup-id'] && !flags.all) throw new BackupError('INVALID_ARGUMENT', 'Which backup? Pass --backup-id ID or --all.', 'Run list-backups to see the ids.');
     const kubernetes = kubernetesInput(flags) ?? (flags['test-namespace'] ? {} : undefined);
     const { config, storage, host } = await commandContext(configInput(flags), kubernetes);
