@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -41,9 +41,13 @@ describe('resolveConfig', () => {
 
   it('reads the passphrase from a key file, and names an unreadable file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'key-'));
-    writeFileSync(join(dir, 'key'), 's3cret-from-file\n');
-    expect(resolveConfig({ encryptionKeyFile: join(dir, 'key') }, {}).passphrase?.reveal()).toBe('s3cret-from-file');
-    expect(() => resolveConfig({ encryptionKeyFile: join(dir, 'missing') }, {})).toThrow(expect.objectContaining({ code: 'ENCRYPTION_KEY_MISSING', message: expect.stringContaining('missing') }));
+    try {
+      writeFileSync(join(dir, 'key'), 's3cret-from-file\n');
+      expect(resolveConfig({ encryptionKeyFile: join(dir, 'key') }, {}).passphrase?.reveal()).toBe('s3cret-from-file');
+      expect(() => resolveConfig({ encryptionKeyFile: join(dir, 'missing') }, {})).toThrow(expect.objectContaining({ code: 'ENCRYPTION_KEY_MISSING', message: expect.stringContaining('missing') }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects a bad retention and a bad database name', () => {
