@@ -1,11 +1,10 @@
-import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BackupError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { createFrameReader } from '../pipeline/index.js';
 import type { ProgressSink } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
-import { TarWalker } from '../tar/tarWalker.js';
+import { discardWalkedBytes, TarWalker } from '../tar/tarWalker.js';
 import type { BackupMetadata } from '../types/metadata.js';
 
 /**
@@ -39,7 +38,7 @@ export async function extractBackup(
     // A local host writes the files itself; the walker's checks run before any member is written.
     const walker = new TarWalker(extractor.callbacks);
     try {
-      await pipeline(source, reader, walker, new Writable({ write: (_chunk, _encoding, callback) => callback() }), { signal: deps.signal });
+      await pipeline(source, reader, walker, discardWalkedBytes(), { signal: deps.signal });
       extractor.finish();
     } finally {
       extractor.close();

@@ -1,4 +1,4 @@
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { BackupError } from '../errors.js';
 
 /**
@@ -35,6 +35,11 @@ export interface TarWalkerOptions {
 }
 
 const BLOCK = 512;
+
+/** The end of a pipeline whose TarWalker is there for its callbacks only: takes the bytes, keeps none. */
+export function discardWalkedBytes(): Writable {
+  return new Writable({ write: (_chunk, _encoding, callback) => callback() });
+}
 
 export class TarWalker extends Transform {
   readonly captured = new Map<string, Buffer>();

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
  * The bytes go through a ring in shared memory; messages only say where each piece is and where a
  * file ends, and the worker reports the bytes it has hashed through a shared counter. When the ring
  * is full the main thread waits on that counter (Atomics.wait, a few milliseconds at most: the
- * worker hashes faster than frames are decoded). Nothing is allocated per piece or per file.
+ * worker hashes faster than frames are decoded). No buffer is allocated per piece or per file.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');

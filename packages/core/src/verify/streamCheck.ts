@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { BackupError, asBackupError } from '../errors.js';
 import { createFrameReader } from '../pipeline/index.js';
 import type { ProgressSink } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
-import { TarWalker, type TarEntry } from '../tar/tarWalker.js';
+import { discardWalkedBytes, TarWalker, type TarEntry } from '../tar/tarWalker.js';
 import type { BackupMetadata, StoredObject } from '../types/metadata.js';
 import { FileDigester } from './fileDigester.js';
 import type { FileDigest } from './manifestCheck.js';
@@ -85,7 +84,7 @@ function startDecoder(metadata: BackupMetadata, deps: { passphrase?: string; sig
       ended.push({ path: entry.path, size: entry.size });
     },
   });
-  const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  const discard = discardWalkedBytes();
   // The first stage to fail is where the damage is: decoding, or the tar inside.
   let first: { stage: 'decode' | 'tar'; error: BackupError } | undefined;
   // One waiter at a time (a drain, or the end): no listener or promise piles up per chunk, so a
