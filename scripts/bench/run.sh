@@ -12,7 +12,7 @@ rows=${BENCH_ROWS:-7600000}
 runs=${BENCH_RUNS:-3}
 cli=$PWD/bin/llm-analytics
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-[[ -f packages/cli/dist/commands/database/backup.js ]] || { echo "bench: run scripts/setup.sh first" >&2; exit 1; }
+[[ -f packages/cli/bundle/commands/database/backup.js ]] || { echo "bench: run scripts/setup.sh first" >&2; exit 1; }
 
 source scripts/bench/lib.sh
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.1f", b / 1e6 / s}'; }

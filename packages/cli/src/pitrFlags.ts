@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Flags } from '@oclif/core';
 import { describeRepository, pitrTargetFrom, type PitrTarget, type ResolvedConfig } from '@llm-analytics/core';
+import { cliEntryScript } from './cliEntry.js';
 
 /** restore's point-in-time recovery flags (names from the specification). */
 export const pitrFlags = {
@@ -31,7 +31,7 @@ export function pitrOptions(flags: Record<string, unknown>, config: ResolvedConf
  * environment (BACKUP_ENCRYPTION_PASSPHRASE, AWS_*), or the key file is named.
  */
 function walFetchCommand(config: ResolvedConfig, keyFile?: string): string[] {
-  const runJs = fileURLToPath(new URL('../bin/run.js', import.meta.url));
+  const runJs = cliEntryScript();
   const argv = [process.execPath, runJs, 'database', 'wal-fetch', '--repo', describeRepository(config.repository)];
   if (config.repository.kind === 's3') {
     if (config.repository.endpoint) argv.push('--s3-endpoint', config.repository.endpoint);

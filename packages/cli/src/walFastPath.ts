@@ -13,9 +13,9 @@
  */
 import { appendFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ConfigInput } from '@llm-analytics/core/config/resolve';
 import { DEFAULT_PREFETCH_DEPTH, MAX_PREFETCH_DEPTH } from '@llm-analytics/core/wal/walSpool';
+import { cliEntryScript } from './cliEntry.js';
 
 export const WAL_FETCH_FAILED_EXIT = 126;
 
@@ -211,7 +211,7 @@ function prefetchDepth(args: WalArguments): number {
 /** The prefetcher: this CLI again, detached, with the same repository flags and environment. */
 async function startPrefetcher(args: WalArguments, dir: string, systemIdentifier: string, depth: number): Promise<void> {
   const { spawn } = await import('node:child_process');
-  const runJs = fileURLToPath(new URL('../bin/run.js', import.meta.url));
+  const runJs = cliEntryScript();
   const argv = [runJs, 'database', 'wal-fetch', '--prefetch-worker', dir, '--prefetch', String(depth), '--system-id', systemIdentifier, ...configArguments(args.input)];
   spawn(process.execPath, argv, { detached: true, stdio: 'ignore' }).unref();
 }

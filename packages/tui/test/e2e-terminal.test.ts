@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,12 +57,17 @@ async function leftovers(dir: string): Promise<{ entries: string[]; processes: s
   return { entries: await readdir(dir), processes: stdout.split('\n').filter((line) => line.includes(`${dir}/`)) };
 }
 
-/** Waits until PostgreSQL runs on a test restore's data directory inside `dir` (its postmaster.pid exists). */
-async function serverRunningIn(dir: string): Promise<void> {
+/**
+ * Waits until PostgreSQL runs on a test restore's data directory inside `dir` (its postmaster.pid
+ * names a process) and returns the postmaster's PID.
+ */
+async function serverRunningIn(dir: string): Promise<number> {
   const until = Date.now() + 120_000;
   for (;;) {
     const [entry] = await readdir(dir);
-    if (entry !== undefined && (await readdir(`${dir}/${entry}`).catch((): string[] => [])).includes('postmaster.pid')) return;
+    const pidFile = entry === undefined ? '' : await readFile(`${dir}/${entry}/postmaster.pid`, 'utf8').catch(() => '');
+    const pid = Number.parseInt(pidFile.split('\n')[0] ?? '', 10);
+    if (pid > 0) return pid;
     if (Date.now() > until) throw new Error(`no test restore server started in ${dir}`);
     await new Promise((done) => setTimeout(done, 50));
   }
@@ -120,10 +125,17 @@ describe('llm-analytics tui in a real terminal', () => {
     await terminal.press('v');
     await terminal.waitFor('Press Enter to verify');
     await terminal.press('t', 'Enter');
-    await serverRunningIn(verifyScratch);
-    await terminal.press('C-c');
-    await terminal.waitFor('Cancel the running verification?');
-    await terminal.press('y');
+    // The server is held (SIGSTOP) until the cancel is confirmed: a small test restore could
+    // otherwise finish between Ctrl-C and the answer, and the test would race the verification.
+    const postmaster = await serverRunningIn(verifyScratch);
+    process.kill(postmaster, 'SIGSTOP');
+    try {
+      await terminal.press('C-c');
+      await terminal.waitFor('Cancel the running verification?');
+      await terminal.press('y');
+    } finally {
+      process.kill(postmaster, 'SIGCONT');
+    }
     const cancelled = await terminal.waitFor(/Error \[CANCELLED\]|Backup is/, 60_000);
     await saveScreen('verify-cancelled', cancelled);
     expect(cancelled).toContain('Error [CANCELLED]');

@@ -110,7 +110,7 @@ interface Task {
   bytes: Buffer;
   /** Room the result needs in the slot's output half. */
   outputRoom: number;
-  settle: (reply: WorkerReply, output: Buffer) => void;
+  settle: (reply: WorkerReply, output: Buffer, worker: PoolWorker) => void;
   reject: (error: Error) => void;
 }
 
@@ -123,6 +123,15 @@ interface WorkerReply {
   error?: string;
 }
 
+/** A decoded frame; see CodecPool.decodeInPlace. */
+export interface DecodedFrame {
+  bytes: Buffer;
+  /** True when `bytes` has memory of its own (a frame without a recorded size). */
+  owned: boolean;
+  /** Hands the worker's slot back; `bytes` must not be read after this unless owned. */
+  release(): void;
+}
+
 export interface EncodedFrame {
   stored: Buffer;
   /** The frame's memory, handed back for reuse. `stored` may be a view into it: copy first. */
@@ -132,6 +141,8 @@ export interface EncodedFrame {
 interface PoolWorker {
   worker: Worker;
   task?: Task;
+  /** A decoded frame still in the slot, not yet released by its consumer. */
+  held?: boolean;
   /** The worker's shared slot: input in [0, half), output in [half, 2 * half). */
   input?: Buffer;
   output?: Buffer;
@@ -201,13 +212,33 @@ export class CodecPool {
    * Decompresses one whole stored zstd frame on a worker (the caller cut it, see frameSplitter.ts)
    * and returns its raw bytes in a buffer of their own. A codec failure is DATA_CORRUPT.
    */
-  decode(compression: 'zstd', stored: Buffer): Promise<Buffer> {
+  async decode(compression: 'zstd', stored: Buffer): Promise<Buffer> {
+    const frame = await this.decodeInPlace(compression, stored);
+    try {
+      return frame.owned ? frame.bytes : Buffer.from(frame.bytes);
+    } finally {
+      frame.release();
+    }
+  }
+
+  /**
+   * Like decode, but the raw bytes are left where the worker wrote them, in its slot: `bytes` is
+   * valid until `release()`, and the worker takes no other frame until then. For consumers that
+   * are done with a frame as soon as they have seen it (restore writing files, verify hashing
+   * them): the copy out of the slot, and a fresh buffer per frame, are saved.
+   */
+  decodeInPlace(compression: 'zstd', stored: Buffer): Promise<DecodedFrame> {
     const rawLength = zstdContentSize(stored);
     return new Promise((resolve, reject) => {
-      const settle = (reply: WorkerReply, output: Buffer): void => {
-        if (reply.error !== undefined || reply.length === undefined) reject(asDecodeError(new Error(reply.error), `as ${compression}`));
-        else if (reply.raw) resolve(Buffer.from(reply.raw, 0, reply.length));
-        else resolve(copyOut(output, reply.length));
+      const settle = (reply: WorkerReply, output: Buffer, entry: PoolWorker): void => {
+        if (reply.error !== undefined || reply.length === undefined) {
+          reject(asDecodeError(new Error(reply.error), `as ${compression}`));
+        } else if (reply.raw) {
+          resolve({ bytes: Buffer.from(reply.raw, 0, reply.length), owned: true, release: () => {} });
+        } else {
+          entry.held = true;
+          resolve({ bytes: output.subarray(0, reply.length), owned: false, release: once(() => this.releaseSlot(entry)) });
+        }
       };
       this.submit({ request: { op: 'decode', compression, level: 0, rawLength }, bytes: stored, outputRoom: rawLength ?? 0, settle, reject });
     });
@@ -229,7 +260,7 @@ export class CodecPool {
   private dispatch(): void {
     clearTimeout(this.idleTimer);
     while (this.queue.length > 0) {
-      const idle = this.workers.find((candidate) => !candidate.task) ?? this.spawn();
+      const idle = this.workers.find((candidate) => !candidate.task && !candidate.held) ?? this.spawn();
       if (!idle) return;
       const task = this.queue.shift() as Task;
       idle.task = task;
@@ -239,7 +270,7 @@ export class CodecPool {
       task.bytes.copy(idle.input as Buffer);
       idle.worker.postMessage({ id: this.nextId++, ...task.request, length: task.bytes.length, ...grown });
     }
-    if (this.workers.length > 0 && this.workers.every((candidate) => !candidate.task)) {
+    if (this.workers.length > 0 && this.workers.every((candidate) => !candidate.task && !candidate.held)) {
       this.idleTimer = setTimeout(() => void this.close(), IDLE_SHUTDOWN_MS);
       this.idleTimer.unref();
     }
@@ -280,17 +311,24 @@ export class CodecPool {
     const task = entry.task;
     entry.task = undefined;
     entry.worker.unref();
-    // The result is copied out of the slot before the slot takes the next frame.
-    task?.settle(reply, entry.output as Buffer);
+    // Settling may hold the slot (decodeInPlace): then the worker waits for releaseSlot.
+    task?.settle(reply, entry.output as Buffer, entry);
+    this.dispatch();
+  }
+
+  private releaseSlot(entry: PoolWorker): void {
+    entry.held = false;
     this.dispatch();
   }
 }
 
-/** The first `length` bytes of a slot, in memory of their own (the slot is reused at once). */
-function copyOut(output: Buffer, length: number): Buffer {
-  const raw = Buffer.allocUnsafeSlow(length);
-  output.copy(raw, 0, 0, length);
-  return raw;
+function once(action: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    action();
+  };
 }
 
 let shared: CodecPool | undefined;

@@ -30,6 +30,13 @@ export interface FrameReaderOptions {
    * objects such as WAL segments are faster decoded inline.
    */
   parallel?: boolean;
+  /**
+   * Hands the raw bytes to this function, in order, instead of passing them downstream (the
+   * reader's readable side then ends empty). The bytes are valid only during the call: they may
+   * be a view into a codec worker's memory, which is what this saves copying. Whatever it throws
+   * fails the stream. For restore and verify, whose tar walker writes or hashes every piece at once.
+   */
+  consumeRaw?: (raw: Buffer) => void;
 }
 
 export interface FrameReaderSummary {
@@ -64,16 +71,29 @@ class FrameReaderStream extends Transform implements FrameReader {
   private sniffed: Buffer[] | undefined = [];
   private opener: SealedStreamOpener | undefined;
   private result: FrameReaderSummary | undefined;
+  /** What options.consumeRaw threw, if it did. */
+  private consumerFailure: BackupError | undefined;
 
   constructor(private readonly options: FrameReaderOptions) {
     super();
+    const { consumeRaw } = options;
     this.decoder = createStreamDecoder(options.compression, (raw) => {
       this.rawBytes += raw.length;
-      this.push(raw);
+      if (!consumeRaw) this.push(raw);
+      else if (!this.consumerFailure) {
+        // Kept and thrown after the decoder's call returns: the gzip decoder emits from an event.
+        try {
+          consumeRaw(raw);
+        } catch (error) {
+          this.consumerFailure = asBackupError(error);
+        }
+      }
       this.progress.update(this.rawBytes);
-    }, options.parallel ? sharedCodecPool() : undefined);
+    }, { pool: options.parallel ? sharedCodecPool() : undefined, emitConsumesAtOnce: consumeRaw !== undefined });
     this.progress = new ProgressThrottle(options.onProgress);
     this.detachAbort = cancelOnAbort(this, options.signal);
+    // Nothing comes out of the readable side then: let it flow, so it ends with the input.
+    if (consumeRaw) this.resume();
   }
 
   summary(): FrameReaderSummary {
@@ -107,8 +127,9 @@ class FrameReaderStream extends Transform implements FrameReader {
       chunk = head;
     }
     if (chunk.length === 0) return;
-    if (!this.opener) return this.decoder.write(chunk);
-    for (const plaintext of await this.opener.push(chunk)) await this.decoder.write(plaintext);
+    if (!this.opener) await this.decoder.write(chunk);
+    else for (const plaintext of await this.opener.push(chunk)) await this.decoder.write(plaintext);
+    if (this.consumerFailure) throw this.consumerFailure;
   }
 
   private chooseLayout(head: Buffer): void {
@@ -132,6 +153,7 @@ class FrameReaderStream extends Transform implements FrameReader {
     }
     this.opener?.finish();
     await this.decoder.end();
+    if (this.consumerFailure) throw this.consumerFailure;
     if (!this.opener && this.options.compression !== 'none' && this.storedBytes === 0) {
       // The writer always stores at least one frame for a compressed object.
       throw dataCorrupt(`The ${this.options.compression} object is empty: it holds no frame at all.`);

@@ -4,7 +4,7 @@ import { decompressFrameSync } from 'lz4-napi';
 import zstdBinding from 'zstd-napi/binding.js';
 import type { Compression } from '../types/metadata.js';
 import { MAX_CHUNK_CIPHERTEXT_LENGTH } from './format.js';
-import { decodesOnWorkers, type CodecPool } from './codecPool.js';
+import { decodesOnWorkers, type CodecPool, type DecodedFrame } from './codecPool.js';
 import { Lz4FrameSplitter } from './lz4FrameSplitter.js';
 import { ZstdFrameSplitter } from './zstdFrameSplitter.js';
 import { asDecodeError, dataCorrupt } from './pipelineErrors.js';
@@ -22,13 +22,24 @@ export interface StreamDecoder {
 
 export type Emit = (raw: Buffer) => void;
 
-/**
- * `pool` decodes zstd frames on worker threads, several at once, emitting them in order:
- * for whole backups, where the codec would otherwise hold the main thread. Small objects (WAL
- * segments) decode inline: a worker hop costs more than it saves there.
- */
-export function createStreamDecoder(compression: Compression, emit: Emit, pool?: CodecPool): StreamDecoder {
-  if (pool && decodesOnWorkers(compression)) return new ParallelFrameDecoder(compression, pool, emit);
+export interface DecoderOptions {
+  /**
+   * Decode zstd frames on these worker threads, several at once, emitting them in order: for
+   * whole backups, where the codec would otherwise hold the main thread. Small objects (WAL
+   * segments) decode inline: a worker hop costs more than it saves there.
+   */
+  pool?: CodecPool;
+  /**
+   * `emit` is done with the bytes when it returns (it writes or hashes them, and keeps no
+   * reference): frames decoded on the pool are then emitted straight from the worker's memory,
+   * not copied out first.
+   */
+  emitConsumesAtOnce?: boolean;
+}
+
+export function createStreamDecoder(compression: Compression, emit: Emit, options: DecoderOptions = {}): StreamDecoder {
+  const { pool } = options;
+  if (pool && decodesOnWorkers(compression)) return new ParallelFrameDecoder(compression, pool, emit, options.emitConsumesAtOnce ?? false);
   switch (compression) {
     case 'zstd':
       return new ZstdStreamDecoder(emit);
@@ -148,13 +159,14 @@ class GzipStreamDecoder implements StreamDecoder {
  */
 class ParallelFrameDecoder implements StreamDecoder {
   private readonly splitter: ZstdFrameSplitter;
-  private readonly inFlight: Promise<Buffer>[] = [];
+  private readonly inFlight: Promise<DecodedFrame>[] = [];
   private readonly maxInFlight: number;
 
   constructor(
     private readonly compression: 'zstd',
     private readonly pool: CodecPool,
     private readonly emit: Emit,
+    private readonly emitConsumesAtOnce: boolean,
   ) {
     this.splitter = new ZstdFrameSplitter(MAX_CHUNK_CIPHERTEXT_LENGTH);
     this.maxInFlight = pool.size + 1;
@@ -162,7 +174,7 @@ class ParallelFrameDecoder implements StreamDecoder {
 
   async write(stored: Buffer): Promise<void> {
     for (const frame of this.splitter.push(stored)) {
-      const decoded = this.pool.decode(this.compression, frame);
+      const decoded = this.pool.decodeInPlace(this.compression, frame);
       // Awaited in order below; until then a failure must not count as unhandled.
       decoded.catch(() => {});
       this.inFlight.push(decoded);
@@ -175,13 +187,19 @@ class ParallelFrameDecoder implements StreamDecoder {
     while (this.inFlight.length > 0) await this.emitOldest();
   }
 
+  /** Frames still decoding give their worker back when they are done. */
   destroy(): void {
-    this.inFlight.length = 0;
+    for (const decoded of this.inFlight.splice(0)) decoded.then((frame) => frame.release(), () => {});
   }
 
   private async emitOldest(): Promise<void> {
-    const raw = await (this.inFlight[0] as Promise<Buffer>);
+    const frame = await (this.inFlight[0] as Promise<DecodedFrame>);
     this.inFlight.shift();
-    if (raw.length > 0) this.emit(raw);
+    try {
+      if (frame.bytes.length === 0) return;
+      this.emit(this.emitConsumesAtOnce || frame.owned ? frame.bytes : Buffer.from(frame.bytes));
+    } finally {
+      frame.release();
+    }
   }
 }

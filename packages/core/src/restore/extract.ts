@@ -4,7 +4,7 @@ import type { Host } from '../host/host.js';
 import { createFrameReader } from '../pipeline/index.js';
 import type { ProgressSink } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
-import { discardWalkedBytes, TarWalker } from '../tar/tarWalker.js';
+import { TarWalker } from '../tar/tarWalker.js';
 import type { BackupMetadata } from '../types/metadata.js';
 
 /**
@@ -25,26 +25,30 @@ export async function extractBackup(
     throw new BackupError('ENCRYPTION_KEY_MISSING', `Backup ${metadata.id} is encrypted and no encryption key is configured.`, 'Set BACKUP_ENCRYPTION_PASSPHRASE or pass --encryption-key-file FILE with the key the backup was made with.');
   }
   const source = await deps.storage.get(object.key, { signal: deps.signal });
-  const reader = createFrameReader({
+  const readerOptions = {
     compression: metadata.compression,
     passphrase: metadata.encrypted ? deps.passphrase : undefined,
     expectedSha256: object.sha256,
     parallel: true,
     signal: deps.signal,
     onProgress: (bytes: number) => deps.progress({ phase: 'restore', bytes, totalBytes: object.rawSize }),
-  });
+  };
   const extractor = deps.host.tarExtractor?.(targetDir);
   if (extractor) {
-    // A local host writes the files itself; the walker's checks run before any member is written.
+    // A local host writes the files itself, straight from the decoders' memory; the walker's
+    // checks run before any member is written.
     const walker = new TarWalker(extractor.callbacks);
+    const reader = createFrameReader({ ...readerOptions, consumeRaw: (raw) => walker.walk(raw) });
     try {
-      await pipeline(source, reader, walker, discardWalkedBytes(), { signal: deps.signal });
+      await pipeline(source, reader, { signal: deps.signal });
+      walker.endOfInput();
       extractor.finish();
     } finally {
       extractor.close();
     }
     return { files: walker.entryCount, rawBytes: reader.summary().rawBytes };
   }
+  const reader = createFrameReader(readerOptions);
   const walker = new TarWalker();
   const tar = deps.host.execSink(['tar', '-x', '-f', '-', '-C', targetDir], { signal: deps.signal });
   try {

@@ -1,4 +1,4 @@
-import { Transform, Writable, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import { BackupError } from '../errors.js';
 
 /**
@@ -36,11 +36,6 @@ export interface TarWalkerOptions {
 
 const BLOCK = 512;
 
-/** The end of a pipeline whose TarWalker is there for its callbacks only: takes the bytes, keeps none. */
-export function discardWalkedBytes(): Writable {
-  return new Writable({ write: (_chunk, _encoding, callback) => callback() });
-}
-
 export class TarWalker extends Transform {
   readonly captured = new Map<string, Buffer>();
   entryCount = 0;
@@ -72,7 +67,7 @@ export class TarWalker extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
-      this.inspect(chunk);
+      this.walk(chunk);
     } catch (error) {
       callback(error as Error);
       return;
@@ -81,14 +76,22 @@ export class TarWalker extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.bodyRemaining > 0 || this.header.length > 0) {
-      callback(new BackupError('DATA_CORRUPT', 'The backup archive ends in the middle of a tar member.', 'The stored backup is truncated; use another backup.'));
+    try {
+      this.endOfInput();
+    } catch (error) {
+      callback(error as Error);
       return;
     }
     callback();
   }
 
-  private inspect(chunk: Buffer): void {
+  /**
+   * The next piece of the archive, used without the stream (restore and verify call this from
+   * the frame reader, see FrameReaderOptions.consumeRaw). Keeps no reference to `chunk` after it
+   * returns: callbacks get views that are only valid during the call, captured bodies are copied.
+   * Throws DATA_CORRUPT on a damaged header or an entry that would land outside the target.
+   */
+  walk(chunk: Buffer): void {
     let offset = 0;
     while (offset < chunk.length) {
       if (this.bodyRemaining > 0) {
@@ -111,6 +114,13 @@ export class TarWalker extends Transform {
         this.header = Buffer.alloc(0);
         this.readHeader(header);
       }
+    }
+  }
+
+  /** After the last piece: throws DATA_CORRUPT if the archive stopped inside a member. */
+  endOfInput(): void {
+    if (this.bodyRemaining > 0 || this.header.length > 0) {
+      throw new BackupError('DATA_CORRUPT', 'The backup archive ends in the middle of a tar member.', 'The stored backup is truncated; use another backup.');
     }
   }
 

@@ -3,7 +3,7 @@ import { BackupError, asBackupError } from '../errors.js';
 import { createFrameReader } from '../pipeline/index.js';
 import type { ProgressSink } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
-import { discardWalkedBytes, TarWalker, type TarEntry } from '../tar/tarWalker.js';
+import { TarWalker, type TarEntry } from '../tar/tarWalker.js';
 import type { BackupMetadata, StoredObject } from '../types/metadata.js';
 import { FileDigester } from './fileDigester.js';
 import type { FileDigest } from './manifestCheck.js';
@@ -62,13 +62,6 @@ export async function readBackupObject(
 }
 
 function startDecoder(metadata: BackupMetadata, deps: { passphrase?: string; signal?: AbortSignal }) {
-  const reader = createFrameReader({
-    compression: metadata.compression,
-    passphrase: metadata.encrypted ? deps.passphrase : undefined,
-    encrypted: metadata.encrypted,
-    parallel: true,
-    signal: deps.signal,
-  });
   // Every file's SHA-256 is computed on a worker (fileDigester.ts); digests come back in file order.
   const digester = new FileDigester();
   const ended: { path: string; size: number }[] = [];
@@ -84,9 +77,26 @@ function startDecoder(metadata: BackupMetadata, deps: { passphrase?: string; sig
       ended.push({ path: entry.path, size: entry.size });
     },
   });
-  const discard = discardWalkedBytes();
-  // The first stage to fail is where the damage is: decoding, or the tar inside.
-  let first: { stage: 'decode' | 'tar'; error: BackupError } | undefined;
+  // The walker runs inside the reader, on each decoded piece: what it throws is the tar's fault,
+  // anything else the reader fails with is decoding's. The first stage to fail is where the damage is.
+  let tarError: BackupError | undefined;
+  let decodeError: BackupError | undefined;
+  const walk = (raw: Buffer) => {
+    try {
+      walker.walk(raw);
+    } catch (error) {
+      tarError = asBackupError(error);
+      throw tarError;
+    }
+  };
+  const reader = createFrameReader({
+    compression: metadata.compression,
+    passphrase: metadata.encrypted ? deps.passphrase : undefined,
+    encrypted: metadata.encrypted,
+    parallel: true,
+    signal: deps.signal,
+    consumeRaw: walk,
+  });
   // One waiter at a time (a drain, or the end): no listener or promise piles up per chunk, so a
   // read of any size holds the same memory.
   let wake: (() => void) | undefined;
@@ -96,12 +106,17 @@ function startDecoder(metadata: BackupMetadata, deps: { passphrase?: string; sig
     resolve?.();
   };
   let done = false;
-  reader.on('error', (error) => { first ??= { stage: 'decode', error: asBackupError(error) }; done = true; wakeUp(); });
-  walker.on('error', (error) => { first ??= { stage: 'tar', error: asBackupError(error) }; done = true; wakeUp(); });
+  reader.on('error', (error) => {
+    if (!tarError) decodeError ??= asBackupError(error);
+    done = true;
+    wakeUp();
+  });
   reader.on('drain', wakeUp);
-  discard.on('finish', () => { done = true; wakeUp(); });
-  reader.pipe(walker).pipe(discard);
-  const failed = () => first !== undefined || reader.destroyed;
+  reader.on('finish', () => {
+    done = true;
+    wakeUp();
+  });
+  const failed = () => tarError !== undefined || decodeError !== undefined || reader.destroyed;
   return {
     close: () => void digester.close(),
     async write(chunk: Buffer): Promise<void> {
@@ -111,21 +126,18 @@ function startDecoder(metadata: BackupMetadata, deps: { passphrase?: string; sig
     async end() {
       if (!failed()) reader.end();
       while (!done) await new Promise<void>((resolve) => (wake = resolve));
-      if (first) {
-        reader.destroy();
-        walker.destroy();
+      if (!failed()) {
+        try {
+          walker.endOfInput();
+        } catch (error) {
+          tarError = asBackupError(error);
+        }
       }
-      const rawBytes = first ? 0 : reader.summary().rawBytes;
+      if (tarError || decodeError) reader.destroy();
+      const rawBytes = tarError || decodeError ? 0 : reader.summary().rawBytes;
       const digests = await digester.finish();
       const files = new Map<string, FileDigest>(ended.map(({ path, size }, index) => [path, { size, sha256: digests[index] as string }]));
-      return {
-        rawBytes,
-        error: first?.stage === 'decode' ? first.error : undefined,
-        tarError: first?.stage === 'tar' ? first.error : undefined,
-        files,
-        manifest: walker.captured.get('backup_manifest'),
-        walFiles,
-      };
+      return { rawBytes, error: decodeError, tarError, files, manifest: walker.captured.get('backup_manifest'), walFiles };
     },
   };
 }

@@ -37,6 +37,31 @@ describe('codec pool (frames coded on worker threads through one shared slot per
     expect(one.equals(first)).toBe(true);
   });
 
+  it('keeps a frame decoded in place in its worker until released: that worker takes no other frame meanwhile', async () => {
+    const single = new CodecPool(1);
+    try {
+      const first = sampleData(300_000, 5);
+      const second = sampleData(300_000, 6);
+      const held = await single.decodeInPlace('zstd', encodeFrame('zstd', 1, first));
+      expect(held.owned).toBe(false);
+      let secondDone = false;
+      const next = single.decode('zstd', encodeFrame('zstd', 1, second)).then((bytes) => {
+        secondDone = true;
+        return bytes;
+      });
+      // The only worker is held: the second frame waits in the queue, and the first stays intact.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(secondDone).toBe(false);
+      expect(held.bytes.equals(first)).toBe(true);
+      held.release();
+      held.release(); // a second release changes nothing
+      expect((await next).equals(second)).toBe(true);
+      expect((await single.decode('zstd', encodeFrame('zstd', 1, first))).equals(first)).toBe(true);
+    } finally {
+      await single.close();
+    }
+  });
+
   it('rejects a damaged frame as DATA_CORRUPT and keeps working', async () => {
     const raw = sampleData(200_000, 3);
     const damaged = Buffer.from(encodeFrame('zstd', 1, raw));
