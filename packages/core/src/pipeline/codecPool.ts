@@ -244,6 +244,16 @@ export class CodecPool {
     });
   }
 
+  /**
+   * Starts every worker now, idle: a worker takes ~60 ms to boot (a thread, the native codecs),
+   * which the first frame of a restore or verify would otherwise wait for. Idle workers do not
+   * keep the process alive and exit after 30 s unused.
+   */
+  prestart(): void {
+    for (let entry = this.spawn(); entry; entry = this.spawn()) entry.worker.unref();
+    this.dispatch();
+  }
+
   /** Stops all workers; queued and running frames fail. */
   async close(): Promise<void> {
     clearTimeout(this.idleTimer);

@@ -3,6 +3,7 @@ import type { PgConnection, ResolvedConfig } from '../config/resolve.js';
 import { BackupError, asBackupError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { appendToFile, directoryState, makePrivateDirectory, moveAside, readTextFile, removeTree, emptyDirectory, replaceFileContents } from '../host/hostFiles.js';
+import { sharedCodecPool } from '../pipeline/codecPool.js';
 import { noProgress, type ProgressSink } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
 import type { BackupMetadata } from '../types/metadata.js';
@@ -167,6 +168,8 @@ export async function restore(options: RestoreOptions, deps: RestoreDeps): Promi
     messages.push(message);
     progress({ phase: 'restore', message });
   };
+  // The decoders boot while the backup is chosen and the target checked.
+  sharedCodecPool().prestart();
   const { plan, metadata, base, target } = await planRestore(options, deps);
   say(`Starting restore of backup: ${metadata.id}`);
   if (base.id !== metadata.id) say(`${metadata.type} backup: restoring its full backup ${base.id} and replaying WAL to ${plan.recoverTo}`);

@@ -6,6 +6,7 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import { BackupError, asBackupError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { manifestWalRange } from '../postgres/manifest.js';
+import { sharedCodecPool } from '../pipeline/codecPool.js';
 import { noProgress, type ProgressSink } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
 import type { BackupMetadata, BackupStatus, VerificationCheck } from '../types/metadata.js';
@@ -85,6 +86,8 @@ export async function verifyBackup(options: VerifyOptions, deps: VerifyDeps): Pr
   const result: VerifyResult = { backupId: options.backupId, valid: false, recorded: false, time: now().toISOString(), durationSeconds: 0, checks: [] };
   parseBackupId(options.backupId);
 
+  // The decoders boot while the metadata is read and the objects are looked up.
+  sharedCodecPool().prestart();
   let metadata: BackupMetadata;
   try {
     metadata = await readMetadata(deps.storage, options.backupId);

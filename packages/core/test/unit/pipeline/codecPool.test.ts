@@ -62,6 +62,20 @@ describe('codec pool (frames coded on worker threads through one shared slot per
     }
   });
 
+  it('prestarts its workers idle (once, however often asked), and frames then decode on them', async () => {
+    const prestarted = new CodecPool(2);
+    try {
+      prestarted.prestart();
+      prestarted.prestart();
+      expect((prestarted as unknown as { workers: unknown[] }).workers).toHaveLength(2);
+      const raw = sampleData(100_000, 8);
+      expect((await prestarted.decode('zstd', encodeFrame('zstd', 1, raw))).equals(raw)).toBe(true);
+      expect((prestarted as unknown as { workers: unknown[] }).workers).toHaveLength(2);
+    } finally {
+      await prestarted.close();
+    }
+  });
+
   it('rejects a damaged frame as DATA_CORRUPT and keeps working', async () => {
     const raw = sampleData(200_000, 3);
     const damaged = Buffer.from(encodeFrame('zstd', 1, raw));
