@@ -4,6 +4,9 @@
 as_db_user() { if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi; }
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 now() { date +%s.%N; }
+# Before each timed step: write out what the previous steps left dirty in the page cache (a
+# restore leaves ~1 GB of it), so its writeback is not charged to whichever step comes next.
+settle_disk() { sync; }
 # Seconds since a time taken with now().
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.3f", b - a}'; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

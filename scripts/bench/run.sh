@@ -5,7 +5,8 @@
 #   restore vs  zstd -d < file | tar -x
 #   verify  vs  sha256sum object, then zstd -d -c object > /dev/null   (on our stored object)
 # BENCH_ROWS (default 7600000, about 1 GB) sets the size; BENCH_RUNS (default 3) the repetitions
-# (the median is printed). Timings are printed, never asserted.
+# (the median is printed). Timings are printed, never asserted. Each timed step starts after a sync
+# (settle_disk in lib.sh), so the page-cache writeback of one step is not charged to the next.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rows=${BENCH_ROWS:-7600000}
@@ -41,25 +42,25 @@ mkdir -p "$work/pg" && ((EUID == 0)) && chown postgres: "$work/pg"
 declare -A t
 for ((run = 1; run <= runs; run++)); do
   echo "bench: run $run of $runs" >&2
-  start=$(now); as_db_user sh -c "'$bin/pg_basebackup' -D - -Ft -X fetch --checkpoint=fast | zstd -1 -q > '$work/pg/raw.tar.zst'"
+  settle_disk; start=$(now); as_db_user sh -c "'$bin/pg_basebackup' -D - -Ft -X fetch --checkpoint=fast | zstd -1 -q > '$work/pg/raw.tar.zst'"
   t[raw_backup]+="$(since "$start") "
 
   for mode in plain encrypted; do
     flag=--no-encryption; [[ $mode == encrypted ]] && flag=--encryption
-    start=$(now)
+    settle_disk; start=$(now)
     /usr/bin/time -f '%M' -o "$work/rss" "$cli" database backup $flag --json >"$work/backup-$mode.json"
     t[backup_$mode]+="$(since "$start") "
     t[backup_${mode}_rss]+="$(cat "$work/rss") "
   done
 
   as_db_user rm -rf "$work/pg/raw-restore"; as_db_user mkdir "$work/pg/raw-restore"
-  start=$(now); as_db_user sh -c "zstd -d -q -c '$work/pg/raw.tar.zst' | tar -x -C '$work/pg/raw-restore'"
+  settle_disk; start=$(now); as_db_user sh -c "zstd -d -q -c '$work/pg/raw.tar.zst' | tar -x -C '$work/pg/raw-restore'"
   t[raw_restore]+="$(since "$start") "
 
   for mode in plain encrypted; do
     id=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).id)' "$work/backup-$mode.json")
     as_db_user rm -rf "$work/pg/restore-$mode"
-    start=$(now)
+    settle_disk; start=$(now)
     /usr/bin/time -f '%M' -o "$work/rss" "$cli" database restore --backup-id "$id" --pgdata "$work/pg/restore-$mode" --no-start --force --json >/dev/null
     t[restore_$mode]+="$(since "$start") "
     t[restore_${mode}_rss]+="$(cat "$work/rss") "
@@ -69,10 +70,10 @@ for ((run = 1; run <= runs; run++)); do
   # verify-backup (no test restore) reads the object once: stored SHA-256, decrypt, decompress, tar,
   # and every file's SHA-256 against backup_manifest. The limit reads it twice with the C tools.
   object="$work/repo/$(json_field "$work/backup-plain.json" objects.0.key)"
-  start=$(now); sha256sum "$object" >/dev/null; zstd -d -q -c "$object" >/dev/null
+  settle_disk; start=$(now); sha256sum "$object" >/dev/null; zstd -d -q -c "$object" >/dev/null
   t[raw_verify]+="$(since "$start") "
   for mode in plain encrypted; do
-    start=$(now)
+    settle_disk; start=$(now)
     /usr/bin/time -f '%M' -o "$work/rss" "$cli" database verify-backup --backup-id "$(json_field "$work/backup-$mode.json" id)" --no-record --json >"$work/verify.json" || { cat "$work/verify.json" >&2; exit 1; }
     t[verify_$mode]+="$(since "$start") "
     t[verify_${mode}_rss]+="$(cat "$work/rss") "

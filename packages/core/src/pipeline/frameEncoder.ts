@@ -5,8 +5,10 @@ import { CodecPool, defaultPoolSize, sharedCodecPool, type EncodedFrame } from '
 /** Where a writer's frames get compressed, and how many may be compressing at once. */
 export interface FrameEncoder {
   readonly parallelism: number;
+  /** Memory for one frame (and its compressed form), where encode reads it best. */
+  frameMemory(bytes: number): ArrayBufferLike;
   encode(frame: Buffer): Promise<EncodedFrame>;
-  /** Releases a private pool; the shared pool stays for the next object. */
+  /** Releases a private pool, or the workers' references to this writer's frame memory. */
   close(): void;
 }
 
@@ -19,17 +21,26 @@ export function createFrameEncoder(compression: Compression, level: number, work
     // 'none' is a copy; a thread hop would only add latency.
     return {
       parallelism: 1,
-      encode: async (frame) => ({ stored: encodeFrame(compression, level, frame), memory: frame.buffer as ArrayBuffer }),
+      frameMemory: (bytes) => Buffer.allocUnsafeSlow(bytes).buffer,
+      encode: async (frame) => ({ stored: encodeFrame(compression, level, frame), memory: frame.buffer }),
       close: () => {},
     };
   }
   const isShared = workers === defaultPoolSize();
   const pool = isShared ? sharedCodecPool() : new CodecPool(workers);
+  // Frames are filled in memory the workers read in place (no copy into their slots).
+  const allocated: SharedArrayBuffer[] = [];
   return {
     parallelism: workers,
+    frameMemory: (bytes) => {
+      const memory = pool.sharedFrameMemory(bytes);
+      allocated.push(memory);
+      return memory;
+    },
     encode: (frame) => pool.encode(compression, level, frame),
     close: () => {
       if (!isShared) void pool.close();
+      else pool.forgetFrameMemory(allocated.splice(0));
     },
   };
 }

@@ -195,7 +195,7 @@ class FrameWriterStream extends Transform implements FrameWriter {
    * buffer, which may hold the compressed bytes, can be reused at once. Before the key is derived
    * the bytes are copied out and sealed when emitted.
    */
-  private settle(entry: PendingFrame, stored: Buffer, memory: ArrayBuffer): void {
+  private settle(entry: PendingFrame, stored: Buffer, memory: ArrayBufferLike): void {
     if (this.key) {
       entry.parts = sealChunk(this.key, stored, entry.index, false);
       entry.sealed = true;
@@ -206,10 +206,10 @@ class FrameWriterStream extends Transform implements FrameWriter {
   }
 
   private newFrameBuffer(): Buffer {
-    return Buffer.allocUnsafeSlow(frameCapacity(this.frameSize));
+    return Buffer.from(this.encoder.frameMemory(frameCapacity(this.frameSize)));
   }
 
-  private recycle(memory: ArrayBuffer): void {
+  private recycle(memory: ArrayBufferLike): void {
     // Keep every frame buffer once allocated (at most maxPending + 1 exist): a fresh 8 MiB buffer
     // per frame cost page faults and a major GC every few frames.
     if (memory.byteLength !== frameCapacity(this.frameSize) || this.spare.length > this.maxPending) return;

@@ -76,6 +76,28 @@ describe('codec pool (frames coded on worker threads through one shared slot per
     }
   });
 
+  it('compresses frames filled in shared frame memory in place, byte for byte as inline, across reuse and after forgetting', async () => {
+    const memories = [0, 1, 2].map(() => pool.sharedFrameMemory(frameCapacity(DEFAULT_FRAME_SIZE)));
+    const encodeIn = (memory: SharedArrayBuffer, raw: Buffer) => {
+      const frame = Buffer.from(memory).subarray(0, raw.length);
+      raw.copy(frame);
+      return pool.encode('zstd', 1, frame);
+    };
+    // Each buffer is filled again every round: a worker that was sent it before must read the new bytes.
+    for (let round = 0; round < 3; round += 1) {
+      const inputs = memories.map((_, index) => sampleData(300_000 + index, round * 3 + index + 20));
+      const encoded = await Promise.all(memories.map((memory, index) => encodeIn(memory, inputs[index]!)));
+      for (const [index, { stored, memory }] of encoded.entries()) {
+        expect(memory).toBe(memories[index]);
+        expect(stored.equals(encodeFrame('zstd', 1, inputs[index]!))).toBe(true);
+      }
+    }
+    // Forgotten by the workers, a buffer used again is sent again.
+    pool.forgetFrameMemory(memories);
+    const raw = sampleData(50_000, 30);
+    expect((await encodeIn(memories[0]!, raw)).stored.equals(encodeFrame('zstd', 1, raw))).toBe(true);
+  });
+
   it('rejects a damaged frame as DATA_CORRUPT and keeps working', async () => {
     const raw = sampleData(200_000, 3);
     const damaged = Buffer.from(encodeFrame('zstd', 1, raw));
