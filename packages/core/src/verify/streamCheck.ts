@@ -126,7 +126,9 @@ function startDecoder(metadata: BackupMetadata, deps: { passphrase?: string; sig
     async end() {
       if (!failed()) reader.end();
       while (!done) await new Promise<void>((resolve) => (wake = resolve));
-      if (!failed()) {
+      // Not failed(): a reader that finished cleanly is destroyed by then too (autoDestroy), and
+      // the archive must still be checked for ending inside a member.
+      if (!tarError && !decodeError) {
         try {
           walker.endOfInput();
         } catch (error) {
