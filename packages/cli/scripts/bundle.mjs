@@ -3,15 +3,18 @@
 // Why: Node loads ES modules file by file, and core + zod are ~190 files; a command started in
 // ~0.6 s, most of it resolving, reading and compiling modules, before any byte of a backup moved.
 // Bundled, a command starts ~0.15 s sooner (docs/ARCHITECTURE.md, "Start-up cost").
-// Left outside (imported from node_modules at run time): oclif (bundled it loaded slower), native
-// addons, and the large libraries only some commands load lazily (AWS SDK, Kubernetes client,
-// the TUI's React/Ink, the API's Hono). The CLI lists them as its own dependencies for that reason.
-import { readdirSync, rmSync } from 'node:fs';
+// Left outside (imported from node_modules at run time): every package the CLI lists as a
+// dependency other than the workspace's own — oclif (bundled it loaded slower), native addons, and
+// the large libraries only some commands load lazily (AWS SDK, Kubernetes client, the TUI's
+// React/Ink, the API's Hono). That is why the CLI lists them: its package.json is the one list.
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { rolldown } from 'rolldown';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const EXTERNAL = [/^node:/, /^@oclif\//, /^@aws-sdk\//, /^@kubernetes\//, /^ws$/, /^zstd-napi/, /^lz4-napi/, /^hono/, /^@hono\//, /^ink/, /^react/];
+const { dependencies } = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
+const external = Object.keys(dependencies).filter((name) => !name.startsWith('@llm-analytics/'));
+const isExternal = (id) => id.startsWith('node:') || external.some((name) => id === name || id.startsWith(`${name}/`));
 
 const input = { walFastPath: `${root}dist/walFastPath.js` };
 for (const dir of ['commands', 'commands/database']) {
@@ -24,7 +27,7 @@ rmSync(`${root}bundle`, { recursive: true, force: true });
 const build = await rolldown({
   input,
   platform: 'node',
-  external: (id) => EXTERNAL.some((pattern) => pattern.test(id)),
+  external: isExternal,
   // walFastPath both imports walSpool and loads it lazily: expected, not worth a warning.
   onLog: (level, log, handler) => (log.code === 'INEFFECTIVE_DYNAMIC_IMPORT' ? undefined : handler(level, log)),
 });
