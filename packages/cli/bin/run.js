@@ -8,12 +8,13 @@ const { favourStreamingThroughputGc } = await import('../dist/gcTuning.js');
 favourStreamingThroughputGc(process.argv.slice(2));
 
 // PostgreSQL runs wal-push / wal-fetch once per WAL segment: skip oclif and load only what they use.
-// Everything else is oclif, which loads the command from bundle/ (scripts/bundle.mjs).
+// Everything else is oclif (bundled: a CommonJS package, hence .default), which loads the command
+// from bundle/ (scripts/bundle.mjs).
 const [topic, command, ...rest] = process.argv.slice(2);
 if (topic === 'database' && (command === 'wal-push' || command === 'wal-fetch') && !rest.some((a) => a === '--help' || a === '-h')) {
   const { runWalPush, runWalFetch } = await import('../bundle/walFastPath.js');
   process.exitCode = await (command === 'wal-push' ? runWalPush(rest) : runWalFetch(rest));
 } else {
-  const { execute } = await import('@oclif/core');
+  const { execute } = (await import('../bundle/oclif.js')).default;
   await execute({ dir: import.meta.url });
 }
