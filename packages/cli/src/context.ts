@@ -8,6 +8,6 @@ import { LocalHost, openKubernetesHost, openStorage, resolveConfig, type ConfigI
 export async function commandContext(input: ConfigInput, kubernetes?: KubernetesHostOptions) {
   const config: ResolvedConfig = resolveConfig(input);
   const storage = openStorage(config.repository);
-  const host: Host = kubernetes ? await openKubernetesHost({ ...kubernetes, pgBinDir: config.pgBinDir }) : new LocalHost({ pgBinDir: config.pgBinDir });
+  const host: Host = kubernetes ? await openKubernetesHost({ ...kubernetes, pgBinDir: config.pgBinDir, extraCaCertsFile: config.extraCaCertsFile }) : new LocalHost({ pgBinDir: config.pgBinDir });
   return { config, storage, host };
 }

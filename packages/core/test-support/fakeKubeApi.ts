@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { lookupOsUser, runsAsRoot } from '../src/host/osUser.js';
 import { installedPgBinDirs } from '../src/host/pgBinaries.js';
+import { selfSignedCertificate } from './tlsCertificate.js';
 
 /**
  * A Kubernetes API server for tests, faithful where our client depends on it: HTTPS with a
@@ -83,7 +84,8 @@ export interface FakeKubeApi {
   /** PEM of the server's self-signed certificate (the kubeconfig's certificate-authority-data). */
   caPem: string;
   /** Writes a kubeconfig for this server (token auth); returns its path. */
-  writeKubeconfig(options?: { token?: string; context?: string; namespace?: string }): string;
+  /** withCa false: no certificate-authority-data (the client then needs the CA from elsewhere). */
+  writeKubeconfig(options?: { token?: string; context?: string; namespace?: string; withCa?: boolean }): string;
   /** RBAC of the test identity: e.g. deny('create', 'pods', 'exec'). */
   deny(verb: string, resource: string, subresource?: string): void;
   allowAll(): void;
@@ -142,9 +144,7 @@ interface PvcState {
 
 export async function startFakeKubeApi(options: FakeKubeApiOptions): Promise<FakeKubeApi> {
   const dir = mkdtempSync(join(tmpdir(), 'fake-kube-api-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-  const key = readFileSync(join(dir, 'key.pem'));
-  const caPem = readFileSync(join(dir, 'cert.pem'), 'utf8');
+  const { key, certPem: caPem } = selfSignedCertificate(dir);
   const token = `test-token-${Math.random().toString(36).slice(2)}`;
   const denied = new Set<string>();
   const serverProtocols = options.protocols ?? ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
@@ -650,16 +650,15 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions): Promise<Fak
     caPem,
     execs,
     stats,
-    writeKubeconfig({ token: userToken = token, context = 'fake', namespace = 'llm-analytics-hub' } = {}) {
+    writeKubeconfig({ token: userToken = token, context = 'fake', namespace = 'llm-analytics-hub', withCa = true } = {}) {
       const path = join(dir, `kubeconfig-${context}-${Math.random().toString(36).slice(2)}.yaml`);
-      const ca = Buffer.from(caPem).toString('base64');
+      const ca = withCa ? `\n    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}` : '';
       writeFileSync(path, `apiVersion: v1
 kind: Config
 clusters:
 - name: fake
   cluster:
-    server: ${url}
-    certificate-authority-data: ${ca}
+    server: ${url}${ca}
 users:
 - name: backup
   user:

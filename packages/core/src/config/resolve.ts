@@ -6,6 +6,7 @@ import { parseRepositoryUrl, type RepositorySpec } from '../storage/repository.j
 import type { Compression } from '../types/metadata.js';
 import { assertDatabaseName } from '../catalog/backupId.js';
 import { DEFAULTS } from './defaults.js';
+import { DEFERRED_EXTRA_CA_CERTS_ENV } from './extraCaCerts.js';
 import { Secret } from './secret.js';
 
 /** What a frontend collected (flags, request body); undefined means "not given". */
@@ -46,6 +47,8 @@ export interface ResolvedConfig {
   retentionDays: number;
   connection: PgConnection;
   pgBinDir?: string;
+  /** NODE_EXTRA_CA_CERTS as bin/llm-analytics hands it over (extraCaCerts.ts), for TLS clients. */
+  extraCaCertsFile?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -62,7 +65,8 @@ export function resolveConfig(input: ConfigInput, env: Env = process.env): Resol
     throw new BackupError('INVALID_ARGUMENT', `Invalid retention of ${retentionDays} days.`, 'Give --retention-days a whole number of days, 1 or more.');
   }
   const encryption = input.encryption ?? DEFAULTS.encryption;
-  const { repository, isDefault } = resolveRepository(input, env, encryption);
+  const extraCaCertsFile = env[DEFERRED_EXTRA_CA_CERTS_ENV] || undefined;
+  const { repository, isDefault } = resolveRepository(input, env, encryption, extraCaCertsFile);
   return {
     repository,
     repositoryIsDefault: isDefault,
@@ -78,6 +82,7 @@ export function resolveConfig(input: ConfigInput, env: Env = process.env): Resol
       password: env.PGPASSWORD ? new Secret(env.PGPASSWORD) : undefined,
     },
     pgBinDir: input.pgBinDir ?? env.PG_BIN_DIR,
+    extraCaCertsFile,
   };
 }
 
@@ -86,12 +91,12 @@ export function defaultRepositoryPath(env: Env): string {
   return join(dataHome, 'llm-analytics', 'backups');
 }
 
-function resolveRepository(input: ConfigInput, env: Env, encryption: boolean): { repository: RepositorySpec; isDefault: boolean } {
+function resolveRepository(input: ConfigInput, env: Env, encryption: boolean, extraCaCertsFile: string | undefined): { repository: RepositorySpec; isDefault: boolean } {
   const region = input.awsRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? DEFAULTS.awsRegion;
   const endpoint = input.s3Endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   const withS3Options = (spec: RepositorySpec): RepositorySpec =>
     // With encryption on, S3 is also asked for SSE (AES256); servers without it go on without.
-    spec.kind === 's3' ? { ...spec, region, endpoint, forcePathStyle: endpoint ? true : spec.forcePathStyle, sse: encryption ? 'AES256' : undefined } : spec;
+    spec.kind === 's3' ? { ...spec, region, endpoint, forcePathStyle: endpoint ? true : spec.forcePathStyle, sse: encryption ? 'AES256' : undefined, extraCaCertsFile } : spec;
 
   const url = input.repo ?? env.BACKUP_REPO;
   if (url) return { repository: withS3Options(parseRepositoryUrl(url)), isDefault: false };

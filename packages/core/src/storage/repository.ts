@@ -20,6 +20,8 @@ export interface S3RepositorySpec {
   /** The KMS key for `sse: 'aws:kms'`; the bucket's default key when absent. */
   sseKmsKeyId?: string;
   storageClass?: string;
+  /** Extra CA certificates (PEM file) trusted besides Node's roots: NODE_EXTRA_CA_CERTS, deferred. */
+  extraCaCertsFile?: string;
 }
 
 /** A repository in a local directory (absolute path). */
@@ -120,6 +122,7 @@ export function openStorage(spec: RepositorySpec, credentials: OpenStorageOption
     sseKmsKeyId: spec.sseKmsKeyId,
     storageClass: spec.storageClass,
     credentials: credentials.credentials,
+    extraCaCertsFile: spec.extraCaCertsFile,
   };
   return new LazyS3Storage(options, describeRepository(spec));
 }

@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { BackupError } from '../errors.js';
+import { trustWithExtraCaCerts } from '../config/extraCaCerts.js';
 import { assertValidKey, assertValidPrefix, cancelledError, throwIfAborted } from './objects.js';
 import type { GetOptions, ObjectInfo, PutOptions, Storage } from './storage.js';
 
@@ -45,6 +46,8 @@ export interface S3StorageOptions {
   partSize?: number;
   /** Parts uploaded at once (default 4): memory is about partSize × (queueSize + 1). */
   queueSize?: number;
+  /** Extra CA certificates (PEM file) trusted besides Node's roots (config/extraCaCerts.ts). */
+  extraCaCertsFile?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -91,7 +94,7 @@ export class S3Storage implements Storage {
       responseChecksumValidation: 'WHEN_REQUIRED',
       // An unreachable endpoint must fail in seconds, not minutes.
       maxAttempts: 3,
-      requestHandler: { connectionTimeout: 3_000, socketTimeout: 120_000 },
+      requestHandler: { connectionTimeout: 3_000, socketTimeout: 120_000, ...httpsTrust(options) },
     });
     this.client.middlewareStack.add(
       (next) => async (args) => {
@@ -336,7 +339,7 @@ export class S3Storage implements Storage {
    */
   private error(error: unknown, operation: string, key?: string): BackupError {
     if (error instanceof BackupError) return error;
-    const { code, status, network } = describeServiceError(error);
+    const { code, status, network, tlsCertificate } = describeServiceError(error);
     const where = key === undefined ? this.location : `${this.location}/${key}`;
     const cause = { cause: error };
     if ((error as Error)?.name === 'AbortError') return cancelledError(`${operation} of ${where}`);
@@ -345,6 +348,14 @@ export class S3Storage implements Storage {
         'STORAGE_UNREACHABLE',
         `Cannot reach S3 endpoint ${this.endpointText} (${network}) for ${this.location}.`,
         'Check the endpoint URL (--s3-endpoint or AWS_ENDPOINT_URL), that the S3 service is running, and that the network or proxy lets this machine reach it.',
+        cause,
+      );
+    }
+    if (tlsCertificate) {
+      return new BackupError(
+        'STORAGE_UNREACHABLE',
+        `The TLS certificate of S3 endpoint ${this.endpointText} is not trusted (${tlsCertificate}) for ${this.location}.`,
+        'If a private CA signed it, name that CA\'s PEM file in NODE_EXTRA_CA_CERTS; otherwise check the endpoint\'s host name and the certificate\'s dates.',
         cause,
       );
     }
@@ -383,13 +394,20 @@ const CREDENTIALS_HINT =
 const ACCESS_DENIED_CODES = new Set(['AccessDenied', 'SignatureDoesNotMatch', 'InvalidAccessKeyId', 'InvalidToken', 'ExpiredToken', 'Forbidden']);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED']);
 
-/** The S3 error code, HTTP status, or the network failure of an SDK error. */
-function describeServiceError(error: unknown): { code: string; status?: number; network?: string } {
+/** Node's codes for a server certificate it does not trust. */
+const TLS_CERTIFICATE_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_REVOKED', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** The S3 error code, HTTP status, or the network or TLS certificate failure of an SDK error. */
+function describeServiceError(error: unknown): { code: string; status?: number; network?: string; tlsCertificate?: string } {
   const e = error as { name?: string; Code?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   const status = e?.$metadata?.httpStatusCode;
   const code = e?.Code ?? e?.name ?? 'Error';
   const network = typeof e?.code === 'string' && NETWORK_CODES.has(e.code) ? e.code : e?.name === 'TimeoutError' ? 'timeout' : undefined;
-  return { code, status, network };
+  const tlsCertificate = typeof e?.code === 'string' && TLS_CERTIFICATE_CODES.has(e.code) ? e.code : undefined;
+  return { code, status, network, tlsCertificate };
 }
 
 function rangeHeader(range: NonNullable<GetOptions['range']>, key: string): string {
@@ -420,4 +438,10 @@ function addDeleteObjectsContentMd5(request: unknown): void {
   if (http?.query && 'delete' in http.query && typeof http.body === 'string' && http.headers) {
     http.headers['content-md5'] = createHash('md5').update(http.body).digest('base64');
   }
+}
+
+/** The HTTPS agent options that add NODE_EXTRA_CA_CERTS (deferred) to what the client trusts. */
+function httpsTrust(options: S3StorageOptions): { httpsAgent?: { ca: string[] } } {
+  const usesTls = !options.endpoint?.toLowerCase().startsWith('http:');
+  return options.extraCaCertsFile && usesTls ? { httpsAgent: { ca: trustWithExtraCaCerts(options.extraCaCertsFile) } } : {};
 }

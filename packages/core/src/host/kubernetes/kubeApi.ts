@@ -1,6 +1,7 @@
-import { AppsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, type V1Namespace, type V1PersistentVolumeClaim, type V1Pod, type V1StatefulSet } from '@kubernetes/client-node';
+import { AppsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, type Cluster, type V1Namespace, type V1PersistentVolumeClaim, type V1Pod, type V1StatefulSet } from '@kubernetes/client-node';
 import { Agent, type AgentOptions } from 'node:https';
 import type WebSocket from 'ws';
+import { trustWithExtraCaCerts } from '../../config/extraCaCerts.js';
 import { BackupError } from '../../errors.js';
 import { RBAC_HINT, apiStatusError } from './status.js';
 
@@ -9,6 +10,8 @@ export interface KubeAccessOptions {
   kubeconfig?: string;
   /** Context of the kubeconfig to use; default: its current context. */
   context?: string;
+  /** Extra CA certificates (PEM file) trusted besides Node's roots (config/extraCaCerts.ts). */
+  extraCaCertsFile?: string;
 }
 
 /** The kubeconfig, loaded the way kubectl does, with a clear error when there is none. */
@@ -28,7 +31,21 @@ export function loadKubeConfig(options: KubeAccessOptions): KubeConfig {
   if (!cluster?.server) {
     throw new BackupError('INVALID_ARGUMENT', 'The kubeconfig names no cluster to talk to (no current context, or a context without a server).', 'Pass --kubeconfig FILE and --context NAME, or run inside a pod with a service account.');
   }
+  if (options.extraCaCertsFile) trustExtraCaCerts(kc, cluster, options.extraCaCertsFile);
   return kc;
+}
+
+/**
+ * A cluster without its own CA is verified against Node's default trust, which NODE_EXTRA_CA_CERTS
+ * extends; deferred by bin/llm-analytics, that set is given to the cluster as its CA here. A
+ * cluster with a CA (as Node ignores the extra certificates when a client names its CA) or without
+ * TLS verification is left as it is.
+ */
+function trustExtraCaCerts(kc: KubeConfig, cluster: Cluster, file: string): void {
+  if (cluster.caData || cluster.caFile || cluster.skipTLSVerify || !cluster.server.toLowerCase().startsWith('https:')) return;
+  const caData = Buffer.from(trustWithExtraCaCerts(file).join('\n')).toString('base64');
+  const clusters = kc.clusters.map((each) => (each === cluster ? { ...each, caData } : each));
+  kc.loadFromOptions({ clusters, contexts: kc.contexts, users: kc.users, currentContext: kc.currentContext });
 }
 
 /** The REST calls the Kubernetes host needs, with API errors turned into BackupErrors. */
