@@ -3,6 +3,7 @@ import { type FileHandle, link, mkdir, open, readdir, rename, rm, rmdir, stat, u
 import { dirname, join, resolve, sep } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { BackupError } from '../errors.js';
+import { FlushBehind } from './flushBehind.js';
 import { assertValidKey, assertValidPrefix, cancelledError, compareKeys, throwIfAborted } from './objects.js';
 import type { GetOptions, ObjectInfo, PutOptions, Storage } from './storage.js';
 
@@ -156,9 +157,11 @@ export class FsStorage implements Storage {
     });
     const path = join(tempDir, randomUUID());
     let handle: FileHandle | undefined;
+    let flush: FlushBehind | undefined;
     let bodyError: unknown;
     try {
       handle = await open(path, 'wx', 0o600);
+      flush = new FlushBehind(handle);
       let size: number;
       if (Buffer.isBuffer(body)) {
         await handle.writeFile(body);
@@ -173,11 +176,14 @@ export class FsStorage implements Storage {
           const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
           await handle.write(bytes);
           size += bytes.length;
+          flush.written(size);
         }
       }
+      await flush.settle();
       await handle.sync();
       return { path, size };
     } catch (error) {
+      await flush?.settle().catch(() => {});
       await handle?.close().catch(() => {});
       handle = undefined;
       await rm(path, { force: true });
