@@ -63,8 +63,10 @@ export async function planRestoreRequest(request: RestoreRequest): Promise<Resto
 export async function confirmRestoreRequest(request: RestoreRequest): Promise<void> {
   const { mode, deps, local, flags } = request;
   if (mode !== 'directory') return confirmPodRestore(mode, deps.host, flags['backup-id'] ?? `the newest backup of ${deps.config.database}`, flags);
+  // --force: nothing to ask (restore() plans and checks the target itself).
+  if (flags.force) return;
   const { plan } = await planRestore(local, deps);
-  if (!flags.force) await confirmOnTerminal(`Restore backup ${plan.backupId} into ${plan.pgdata} (port ${plan.port})?`);
+  await confirmOnTerminal(`Restore backup ${plan.backupId} into ${plan.pgdata} (port ${plan.port})?`);
 }
 
 export function runRestoreRequest(request: RestoreRequest, signal: AbortSignal, progress: ProgressSink): Promise<RestoreResult> {
