@@ -8,7 +8,7 @@ import { ENCRYPTION_MAGIC, isEncrypted } from './format.js';
 import { dataCorrupt, passphraseMissing } from './pipelineErrors.js';
 import { ProgressThrottle, type RawProgress } from './progressThrottle.js';
 import { SealedStreamOpener } from './sealedStreamOpener.js';
-import { createStreamDecoder, type StreamDecoder } from './streamDecoders.js';
+import { createStreamDecoder, type KeepFrame, type StreamDecoder } from './streamDecoders.js';
 
 export interface FrameReaderOptions {
   compression: Compression;
@@ -35,8 +35,10 @@ export interface FrameReaderOptions {
    * reader's readable side then ends empty). The bytes are valid only during the call: they may
    * be a view into a codec worker's memory, which is what this saves copying. Whatever it throws
    * fails the stream. For restore and verify, whose tar walker writes or hashes every piece at once.
+   * `keep`, when given, holds the bytes past the call (see KeepFrame): verify's file digests are
+   * computed from them where they lie, on another thread.
    */
-  consumeRaw?: (raw: Buffer) => void;
+  consumeRaw?: (raw: Buffer, keep?: KeepFrame) => void;
 }
 
 export interface FrameReaderSummary {
@@ -77,13 +79,13 @@ class FrameReaderStream extends Transform implements FrameReader {
   constructor(private readonly options: FrameReaderOptions) {
     super();
     const { consumeRaw } = options;
-    this.decoder = createStreamDecoder(options.compression, (raw) => {
+    this.decoder = createStreamDecoder(options.compression, (raw, keep) => {
       this.rawBytes += raw.length;
       if (!consumeRaw) this.push(raw);
       else if (!this.consumerFailure) {
         // Kept and thrown after the decoder's call returns: the gzip decoder emits from an event.
         try {
-          consumeRaw(raw);
+          consumeRaw(raw, keep);
         } catch (error) {
           this.consumerFailure = asBackupError(error);
         }

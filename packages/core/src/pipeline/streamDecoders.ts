@@ -20,7 +20,13 @@ export interface StreamDecoder {
   destroy(): void;
 }
 
-export type Emit = (raw: Buffer) => void;
+/**
+ * Offered with raw bytes that lie in a codec worker's memory: calling it keeps them valid after the
+ * emit returns (the worker takes no other frame meanwhile) until the release it returns is called.
+ */
+export type KeepFrame = () => () => void;
+
+export type Emit = (raw: Buffer, keep?: KeepFrame) => void;
 
 export interface DecoderOptions {
   /**
@@ -195,11 +201,14 @@ class ParallelFrameDecoder implements StreamDecoder {
   private async emitOldest(): Promise<void> {
     const frame = await (this.inFlight[0] as Promise<DecodedFrame>);
     this.inFlight.shift();
+    let kept = false;
+    const keep = frame.owned ? undefined : () => ((kept = true), frame.release);
     try {
       if (frame.bytes.length === 0) return;
-      this.emit(this.emitConsumesAtOnce || frame.owned ? frame.bytes : Buffer.from(frame.bytes));
+      if (this.emitConsumesAtOnce || frame.owned) this.emit(frame.bytes, keep);
+      else this.emit(Buffer.from(frame.bytes));
     } finally {
-      frame.release();
+      if (!kept) frame.release();
     }
   }
 }

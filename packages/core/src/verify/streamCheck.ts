@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BackupError, asBackupError } from '../errors.js';
 import { createFrameReader } from '../pipeline/index.js';
+import type { KeepFrame } from '../pipeline/streamDecoders.js';
 import type { ProgressSink } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
 import { TarWalker, type TarEntry } from '../tar/tarWalker.js';
@@ -81,12 +82,15 @@ function startDecoder(metadata: BackupMetadata, deps: { passphrase?: string; sig
   // anything else the reader fails with is decoding's. The first stage to fail is where the damage is.
   let tarError: BackupError | undefined;
   let decodeError: BackupError | undefined;
-  const walk = (raw: Buffer) => {
+  const walk = (raw: Buffer, keep?: KeepFrame) => {
+    digester.beginFrame(raw, keep);
     try {
       walker.walk(raw);
     } catch (error) {
       tarError = asBackupError(error);
       throw tarError;
+    } finally {
+      digester.endFrame();
     }
   };
   const reader = createFrameReader({

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FileDigester } from '../../../src/verify/fileDigester.js';
 import { sampleData } from '../pipeline/pipelineHelpers.js';
@@ -39,5 +39,90 @@ describe('file digester (per-file SHA-256 on a worker, bytes through a shared ri
     const digester = new FileDigester();
     digester.update(sampleData(RING * 2, 5));
     await expect(digester.close()).resolves.toBeTypeOf('number');
+  });
+});
+
+/** A decoded frame in shared memory, as a codec worker leaves it; its release scribbles over it. */
+function sharedFrame(content: Buffer) {
+  const bytes = Buffer.from(new SharedArrayBuffer(content.length + 64), 32, content.length);
+  content.copy(bytes);
+  const frame = { bytes, keeps: 0, releases: 0 };
+  const keep = () => {
+    frame.keeps += 1;
+    // A codec worker writes its next frame here once it is released.
+    return () => {
+      frame.releases += 1;
+      bytes.fill(0xee);
+    };
+  };
+  return { frame, keep };
+}
+
+describe('file digester: decoded frames hashed where they lie (kept, then handed back)', () => {
+  it('hashes kept frames where they lie, and hands each back only after hashing it', async () => {
+    const fileA = randomBytes(3 * 1024 * 1024);
+    const fileB = randomBytes(5000);
+    const first = sharedFrame(fileA.subarray(0, 1_000_000));
+    const second = sharedFrame(Buffer.concat([fileA.subarray(1_000_000), fileB]));
+    const digester = new FileDigester();
+
+    digester.beginFrame(first.frame.bytes, first.keep);
+    digester.update(first.frame.bytes);
+    digester.endFrame();
+    digester.beginFrame(second.frame.bytes, second.keep);
+    digester.update(second.frame.bytes.subarray(0, fileA.length - 1_000_000));
+    digester.endFile();
+    digester.update(second.frame.bytes.subarray(fileA.length - 1_000_000));
+    digester.endFile();
+    digester.endFrame();
+
+    expect(await digester.finish()).toEqual([sha256(fileA), sha256(fileB)]);
+    expect([first.frame.keeps, first.frame.releases, second.frame.keeps, second.frame.releases]).toEqual([1, 1, 1, 1]);
+  });
+
+  it('copies what it cannot keep (no keep offered, or memory of its own), mixed with kept frames', async () => {
+    const plain = randomBytes(9 * 1024 * 1024); // more than the copy ring holds
+    const keptContent = randomBytes(70_000);
+    const kept = sharedFrame(keptContent);
+    const unkeepable = Buffer.from(new SharedArrayBuffer(1000)).fill(7);
+    const digester = new FileDigester();
+
+    digester.beginFrame(plain);
+    digester.update(plain);
+    digester.endFrame();
+    digester.beginFrame(kept.frame.bytes, kept.keep);
+    digester.update(kept.frame.bytes);
+    digester.endFrame();
+    digester.endFile();
+    digester.beginFrame(unkeepable); // shared, but nothing to keep it with: copied
+    digester.update(unkeepable);
+    digester.endFrame();
+    digester.endFile();
+    const expected = [createHash('sha256').update(plain).update(keptContent).digest('hex'), sha256(Buffer.alloc(1000, 7))];
+
+    expect(await digester.finish()).toEqual(expected);
+    expect(kept.frame.releases).toBe(1);
+  });
+
+  it('a frame walked without sending any of its bytes is not kept', async () => {
+    const untouched = sharedFrame(randomBytes(100));
+    const digester = new FileDigester();
+    digester.beginFrame(untouched.frame.bytes, untouched.keep);
+    digester.endFrame();
+    digester.endFile();
+    expect(await digester.finish()).toEqual([sha256(Buffer.alloc(0))]);
+    expect(untouched.frame.keeps).toBe(0);
+  });
+
+  it('close() hands back every frame still kept', async () => {
+    const frames = Array.from({ length: 5 }, () => sharedFrame(randomBytes(2 * 1024 * 1024)));
+    const digester = new FileDigester();
+    for (const { frame, keep } of frames) {
+      digester.beginFrame(frame.bytes, keep);
+      digester.update(frame.bytes);
+      digester.endFrame();
+    }
+    await digester.close();
+    expect(frames.map(({ frame }) => frame.releases)).toEqual([1, 1, 1, 1, 1]);
   });
 });
