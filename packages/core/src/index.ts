@@ -5,7 +5,6 @@ export * from './types/metadata.js';
 export * from './config/defaults.js';
 export * from './config/resolve.js';
 export * from './config/secret.js';
-export * from './config/extraCaCerts.js';
 export * from './catalog/backupId.js';
 export * from './catalog/catalog.js';
 export * from './catalog/layout.js';

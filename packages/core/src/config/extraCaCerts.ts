@@ -2,13 +2,8 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { BackupError } from '../errors.js';
 
-/**
- * Where `bin/llm-analytics` moves NODE_EXTRA_CA_CERTS. Node reads and parses that file when the
- * process starts, before any code runs: ~0.1 s for a system bundle of ~150 certificates, a fifth
- * of a short command's start-up (and PostgreSQL starts wal-push once per WAL segment). Only the S3
- * client over HTTPS and the Kubernetes client use TLS; they read the file from here when they open.
- */
-export const DEFERRED_EXTRA_CA_CERTS_ENV = 'LLM_ANALYTICS_EXTRA_CA_CERTS';
+// Where the file comes from: DEFERRED_EXTRA_CA_CERTS_ENV (resolve.ts). Only the S3 and Kubernetes
+// clients import this module (both loaded on first use): node:tls is not loaded for anything else.
 
 /**
  * The certificates Node would trust with NODE_EXTRA_CA_CERTS=file: its bundled roots plus the

@@ -6,7 +6,6 @@ import { parseRepositoryUrl, type RepositorySpec } from '../storage/repository.j
 import type { Compression } from '../types/metadata.js';
 import { assertDatabaseName } from '../catalog/backupId.js';
 import { DEFAULTS } from './defaults.js';
-import { DEFERRED_EXTRA_CA_CERTS_ENV } from './extraCaCerts.js';
 import { Secret } from './secret.js';
 
 /** What a frontend collected (flags, request body); undefined means "not given". */
@@ -52,6 +51,15 @@ export interface ResolvedConfig {
 }
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * Where `bin/llm-analytics` moves NODE_EXTRA_CA_CERTS. Node reads and parses that file when the
+ * process starts, before any code runs: ~0.1 s for a system bundle of ~150 certificates, a fifth
+ * of a short command's start-up (and PostgreSQL starts wal-push once per WAL segment). Only the S3
+ * client over HTTPS and the Kubernetes client use TLS; they read the file when they open
+ * (extraCaCerts.ts).
+ */
+export const DEFERRED_EXTRA_CA_CERTS_ENV = 'LLM_ANALYTICS_EXTRA_CA_CERTS';
 
 /**
  * The one place configuration is read: flags > environment > defaults of the specification.
