@@ -157,11 +157,12 @@ async function streamBaseBackup(options: BackupOptions, deps: BackupDeps, id: st
     passphrase: config.encryption ? config.passphrase?.reveal() : undefined,
     signal,
     onProgress: (bytes: number) => progress({ phase: 'backup', bytes, totalBytes: source.clusterSizeBytes }),
+    inspectRaw: walker,
   });
   const upload = storage.put(dataKey, writer, { signal });
   const exit = child.done;
   try {
-    await Promise.all([pipeline(child.stdout, walker, writer, { signal }), upload]);
+    await Promise.all([pipeline(child.stdout, writer, { signal }), upload]);
   } catch (error) {
     child.kill();
     const { stderr } = await exit.catch(() => ({ stderr: '' }));

@@ -23,6 +23,11 @@ export interface FrameWriterOptions {
   onProgress?: RawProgress;
   /** Compression threads: 0 = on the calling thread; default min(2, available cores). */
   workers?: number;
+  /**
+   * Sees every raw chunk before it is framed, and the end of the input; what it throws fails the
+   * stream. For the backup's tar walker: one stream stage less per chunk than piping through it.
+   */
+  inspectRaw?: { walk(chunk: Buffer): void; endOfInput(): void };
 }
 
 export interface FrameWriterSummary {
@@ -62,6 +67,7 @@ class FrameWriterStream extends Transform implements FrameWriter {
   private readonly progress: ProgressThrottle;
   private readonly detachAbort: () => void;
   private readonly hash = createHash('sha256');
+  private readonly inspectRaw: FrameWriterOptions['inspectRaw'];
 
   private current: Buffer | undefined;
   private filled = 0;
@@ -85,6 +91,7 @@ class FrameWriterStream extends Transform implements FrameWriter {
   constructor(options: FrameWriterOptions) {
     super();
     this.compression = options.compression;
+    this.inspectRaw = options.inspectRaw;
     const level = resolveLevel(options.compression, options.level);
     this.frameSize = options.frameSize ?? DEFAULT_FRAME_SIZE;
     if (!Number.isInteger(this.frameSize) || this.frameSize < MIN_FRAME_SIZE || this.frameSize > MAX_FRAME_SIZE) {
@@ -113,12 +120,24 @@ class FrameWriterStream extends Transform implements FrameWriter {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      this.inspectRaw?.walk(chunk);
+    } catch (error) {
+      callback(asBackupError(error));
+      return;
+    }
     this.accept(chunk);
     this.progress.update(this.rawBytes);
     this.untilPendingBelow(this.maxPending).then(() => callback(), callback);
   }
 
   override _flush(callback: TransformCallback): void {
+    try {
+      this.inspectRaw?.endOfInput();
+    } catch (error) {
+      callback(asBackupError(error));
+      return;
+    }
     this.finishObject().then(() => callback(), (error: unknown) => callback(asBackupError(error)));
   }
 
