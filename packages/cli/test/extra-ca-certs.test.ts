@@ -25,7 +25,6 @@ beforeAll(async () => {
   bucket = await createTestBucket();
   proxy = await startTlsProxy(bucket.env.AWS_ENDPOINT_URL!, certificate);
   api = await startFakeKubeApi({});
-  await writeFile(join(dir, 'kube-ca.pem'), api.caPem);
 });
 afterAll(async () => {
   await proxy?.close();
@@ -74,7 +73,7 @@ describe('the Kubernetes API, its kubeconfig without a CA', () => {
     runCli(['database', 'backup', '--no-encryption', '--pod', 'timescaledb-7', '--kubeconfig', kubeconfig], { BACKUP_REPO: join(dir, 'repo'), ...env });
 
   it('trusts the CA named in NODE_EXTRA_CA_CERTS', async () => {
-    const run = await findPod(api.writeKubeconfig({ withCa: false }), { NODE_EXTRA_CA_CERTS: join(dir, 'kube-ca.pem') });
+    const run = await findPod(api.writeKubeconfig({ withCa: false }), { NODE_EXTRA_CA_CERTS: api.caFile });
     expect(run.exitCode, run.stderr).toBe(4);
     expect(run.stderr).toContain('pods "timescaledb-7" not found');
   });

@@ -83,6 +83,8 @@ export interface FakeKubeApi {
   token: string;
   /** PEM of the server's self-signed certificate (the kubeconfig's certificate-authority-data). */
   caPem: string;
+  /** Where caPem is on disk (for a client's CA file, e.g. NODE_EXTRA_CA_CERTS). */
+  caFile: string;
   /** Writes a kubeconfig for this server (token auth); returns its path. */
   /** withCa false: no certificate-authority-data (the client then needs the CA from elsewhere). */
   writeKubeconfig(options?: { token?: string; context?: string; namespace?: string; withCa?: boolean }): string;
@@ -144,7 +146,7 @@ interface PvcState {
 
 export async function startFakeKubeApi(options: FakeKubeApiOptions): Promise<FakeKubeApi> {
   const dir = mkdtempSync(join(tmpdir(), 'fake-kube-api-'));
-  const { key, certPem: caPem } = selfSignedCertificate(dir);
+  const { key, certPem: caPem, certFile: caFile } = selfSignedCertificate(dir);
   const token = `test-token-${Math.random().toString(36).slice(2)}`;
   const denied = new Set<string>();
   const serverProtocols = options.protocols ?? ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
@@ -648,6 +650,7 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions): Promise<Fak
     url,
     token,
     caPem,
+    caFile,
     execs,
     stats,
     writeKubeconfig({ token: userToken = token, context = 'fake', namespace = 'llm-analytics-hub', withCa = true } = {}) {

@@ -37,8 +37,8 @@ export interface DecoderOptions {
   pool?: CodecPool;
   /**
    * `emit` is done with the bytes when it returns (it writes or hashes them, and keeps no
-   * reference): frames decoded on the pool are then emitted straight from the worker's memory,
-   * not copied out first.
+   * reference unless it calls the `keep` it is offered): frames decoded on the pool are then
+   * emitted straight from the worker's memory, not copied out first.
    */
   emitConsumesAtOnce?: boolean;
 }

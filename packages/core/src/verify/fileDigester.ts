@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { KeepFrame } from '../pipeline/streamDecoders.js';
+import type { KeepFrame } from '../pipeline/index.js';
 
 /**
  * SHA-256 of every file of a tar stream, computed on a worker thread so that verify's main thread

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BackupError, asBackupError } from '../errors.js';
-import { createFrameReader } from '../pipeline/index.js';
-import type { KeepFrame } from '../pipeline/streamDecoders.js';
+import { createFrameReader, type KeepFrame } from '../pipeline/index.js';
 import type { ProgressSink } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
 import { TarWalker, type TarEntry } from '../tar/tarWalker.js';
