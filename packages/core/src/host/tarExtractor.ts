@@ -1,15 +1,24 @@
-import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, mkdirSync, openSync, symlinkSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, chownSync, mkdirSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { BackupError } from '../errors.js';
+import type { KeepFrame } from '../pipeline/streamDecoders.js';
+import { WORKER_FEED_SOURCE, WorkerFeed } from '../pipeline/workerFeed.js';
 import type { TarEntry, TarWalkerOptions } from '../tar/tarWalker.js';
 
 /** Writes the members of a tar stream into a directory, fed by a TarWalker's callbacks. */
 export interface TarExtractor {
   readonly callbacks: Required<Pick<TarWalkerOptions, 'onEntry' | 'onFileData' | 'onFileEnd'>>;
-  /** After the last member: gives directories their times (creating files inside changed them). */
-  finish(): void;
-  /** Closes the file being written, if a failure stopped the stream in the middle of one. */
-  close(): void;
+  /**
+   * Around each decoded piece the walker walks: given `keep`, file bytes in a codec worker's
+   * memory are written from where they lie (the frame is kept until then), not copied.
+   */
+  beginFrame(raw: Buffer, keep?: KeepFrame): void;
+  endFrame(): void;
+  /** After the last member: waits until every file is written, gives directories their times. */
+  finish(): Promise<void>;
+  /** Stops the writer, closing the file being written if a failure stopped the stream in one. */
+  close(): Promise<void>;
 }
 
 /** Who the extracted files belong to, when this process runs as root for another account. */
@@ -18,89 +27,239 @@ export interface FileOwner {
   gid: number;
 }
 
-const OPEN_FOR_WRITE = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+/**
+ * A file writer thread: creates, writes and closes the files (and links) it is handed, in order.
+ * The main thread (which also reads, authenticates and walks the tar) only says what to do.
+ * Creating ~1,300 files (ext4 inode allocation) and copying 780 MB into the page cache took 2 of
+ * the 3 s the main thread spent on a restore, the thread that limited it; moved to one writer,
+ * that writer limited it just the same, hence several (see WRITER_THREADS).
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const { dirname } = require('node:path');
+${WORKER_FEED_SOURCE}
+const owner = workerData.owner;
+const OPEN_FOR_WRITE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW;
+let open;
+let failed = false;
+
+/** Runs one step unless an earlier one failed; the first failure is reported, the rest skipped. */
+function guarded(path, work) {
+  if (failed) return;
+  try {
+    work();
+  } catch (error) {
+    failed = true;
+    parentPort.postMessage({ failed: { path, reason: error.code ?? error.message } });
+  }
+}
+
+/** The archive's permission bits without setuid/setgid/sticky (tar's default as a normal user). */
+const permissions = (mode, fallback) => mode & 0o777 || fallback;
+
+/** Opens a file for writing, replacing a symlink or creating missing parent directories. */
+function openReplacing(path) {
+  try {
+    return fs.openSync(path, OPEN_FOR_WRITE, 0o600);
+  } catch (error) {
+    if (error.code === 'ELOOP') fs.unlinkSync(path);
+    else if (error.code === 'ENOENT') fs.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    else throw error;
+    return fs.openSync(path, OPEN_FOR_WRITE, 0o600);
+  }
+}
+
+/** Creates a link where something may already be (tar -x replaces it). */
+function replacing(path, create) {
+  try {
+    create();
+  } catch (error) {
+    if (error.code !== 'EEXIST') throw error;
+    fs.unlinkSync(path);
+    create();
+  }
+}
+
+const write = (bytes) => guarded(open.path, () => {
+  for (let at = 0; at < bytes.length; ) at += fs.writeSync(open.fd, bytes, at);
+});
+
+function closeOpenFile(mtime) {
+  const file = open;
+  open = undefined;
+  if (!file) return;
+  guarded(file.path, () => {
+    if (mtime !== undefined) fs.futimesSync(file.fd, mtime, mtime);
+  });
+  try {
+    fs.closeSync(file.fd);
+  } catch (error) {
+    guarded(file.path, () => { throw error; });
+  }
+}
+
+parentPort.on('message', (message) => {
+  if (feedControl(message)) return;
+  const { path } = message;
+  switch (message.op) {
+    case 'file':
+      return guarded(path, () => {
+        open = { fd: openReplacing(path), path };
+        fs.fchmodSync(open.fd, permissions(message.mode, 0o600));
+        if (owner) fs.fchownSync(open.fd, owner.uid, owner.gid);
+      });
+    case 'bytes':
+      if (open && !failed) feedBytes(message, write);
+      else feedBytes(message, () => {});
+      return;
+    case 'fileEnd':
+      return closeOpenFile(message.mtime);
+    case 'symlink':
+      return guarded(path, () => {
+        replacing(path, () => fs.symlinkSync(message.target, path));
+        if (owner) fs.lchownSync(path, owner.uid, owner.gid);
+      });
+    case 'hardlink':
+      return guarded(path, () => replacing(path, () => fs.linkSync(message.target, path)));
+    case 'finish':
+      return parentPort.postMessage({ finished: true });
+    case 'close':
+      closeOpenFile(undefined);
+      return parentPort.postMessage({ closed: true });
+  }
+});
+`;
+
+/** Writer threads: on 2 cores, two halve the file system's share of a restore's critical path. */
+const WRITER_THREADS = 2;
+/** A file's creation costs about as much as writing this many bytes (ext4 inode allocation). */
+const FILE_CREATION_COST_BYTES = 256 * 1024;
 
 /**
- * `tar -x` done in this process, for a local restore: the raw tar no longer has to be copied
+ * `tar -x` done by this process, for a local restore: the raw tar no longer has to be copied
  * through a socket into a tar process (on 2 cores that hand-over, not decoding or writing, was
  * what limited a restore). The TarWalker in front has already refused every member that could
  * land outside the directory (absolute paths, `..`, links pointing out, devices); files are
  * opened with O_NOFOLLOW so an existing symlink is replaced, never written through. Like tar
  * run by the account that owns the data: permission bits and file times from the archive, owner
  * `owner` (when root extracts for the postgres account), no setuid/setgid bits.
+ *
+ * Directories are made here, before any member inside them is handed on. Files, symlinks and
+ * hard links go to the writer with the least work assigned so far, in archive order per writer;
+ * a path met twice goes to the writer that had it (the later member replaces the earlier, as with
+ * tar), a hard link to the writer of its target (written by then). A writer's failure (no space,
+ * permissions) is reported by the next callback, or by finish().
  */
 export function createTarExtractor(targetDir: string, owner?: FileOwner): TarExtractor {
-  let open: { fd: number; path: string } | undefined;
+  const feed = new WorkerFeed('file writer');
+  let stopped = false;
+  let exited = 0;
+  const answers: Map<'finished' | 'closed', () => void>[] = [];
+  const writers = Array.from({ length: WRITER_THREADS }, (_, lane) => {
+    const worker = feed.addWorker((memory) => new Worker(WORKER_SOURCE, { eval: true, workerData: { feed: memory, owner } }));
+    const laneAnswers = new Map<'finished' | 'closed', () => void>();
+    answers.push(laneAnswers);
+    worker.on('message', (message: { failed?: { path: string; reason: string }; finished?: true; closed?: true }) => {
+      if (message.failed) feed.fail(extractError(message.failed.path, message.failed.reason));
+      if (message.finished) laneAnswers.get('finished')?.();
+      if (message.closed) laneAnswers.get('closed')?.();
+    });
+    worker.on('error', (error) => feed.fail(extractError(targetDir, error.message)));
+    worker.on('exit', () => {
+      exited++;
+      if (!stopped) feed.fail(extractError(targetDir, `file writer thread ${lane + 1} exited`));
+      for (const answer of laneAnswers.values()) answer();
+      laneAnswers.clear();
+    });
+    return worker;
+  });
+  /** Work assigned to each writer so far (bytes, and a creation cost per member). */
+  const assigned = writers.map(() => 0);
+  /** The writer of every path handed on, so that a later member with the same path follows it. */
+  const writerOf = new Map<string, number>();
   const directoryTimes: { path: string; mtime: number }[] = [];
+  /** The writer of the file being written. */
+  let current = 0;
+
+  const leastBusy = () => assigned.indexOf(Math.min(...assigned));
+  const handOn = (path: string, message: object, lane: number, bytes = 0) => {
+    if (feed.failure) throw feed.failure;
+    writerOf.set(path, lane);
+    assigned[lane] = (assigned[lane] as number) + bytes + FILE_CREATION_COST_BYTES;
+    feed.post({ ...message, path }, lane);
+    return lane;
+  };
+  const askWriters = (op: 'finish' | 'close', answer: 'finished' | 'closed') =>
+    Promise.all(
+      writers.map(
+        (_, lane) =>
+          new Promise<void>((resolve) => {
+            if (exited === writers.length) return resolve();
+            (answers[lane] as Map<string, () => void>).set(answer, resolve);
+            feed.post({ op }, lane);
+          }),
+      ),
+    );
   const where = (entry: TarEntry) => (entry.path === '' ? targetDir : join(targetDir, entry.path));
 
   const onEntry = (entry: TarEntry): void => {
     const path = where(entry);
-    guarded(path, () => {
-      switch (entry.type) {
-        case 'directory':
+    switch (entry.type) {
+      case 'directory':
+        if (feed.failure) throw feed.failure;
+        guarded(path, () => {
           mkdirSync(path, { recursive: true });
           chmodSync(path, permissions(entry.mode, 0o700));
           if (owner) chownSync(path, owner.uid, owner.gid);
-          directoryTimes.push({ path, mtime: entry.mtime });
-          return;
-        case 'file':
-          open = { fd: openReplacing(path), path };
-          fchmodSync(open.fd, permissions(entry.mode, 0o600));
-          if (owner) fchownSync(open.fd, owner.uid, owner.gid);
-          return;
-        case 'symlink':
-          replacing(path, () => symlinkSync(entry.linkTarget as string, path));
-          if (owner) lchownSync(path, owner.uid, owner.gid);
-          return;
-        case 'hardlink':
-          replacing(path, () => linkSync(join(targetDir, entry.linkTarget as string), path));
-          return;
-        default:
-          // The walker refuses every other type before it gets here.
-          throw new Error(`unsupported member type ${entry.type}`);
+        });
+        directoryTimes.push({ path, mtime: entry.mtime });
+        return;
+      case 'file':
+        current = handOn(path, { op: 'file', mode: entry.mode }, writerOf.get(path) ?? leastBusy(), entry.size);
+        return;
+      case 'symlink':
+        handOn(path, { op: 'symlink', target: entry.linkTarget }, writerOf.get(path) ?? leastBusy());
+        return;
+      case 'hardlink': {
+        const target = join(targetDir, entry.linkTarget as string);
+        handOn(path, { op: 'hardlink', target }, writerOf.get(target) ?? writerOf.get(path) ?? leastBusy());
+        return;
       }
-    });
-  };
-
-  const onFileData = (_entry: TarEntry, bytes: Buffer): void => {
-    const file = open as { fd: number; path: string };
-    guarded(file.path, () => {
-      for (let at = 0; at < bytes.length; ) at += writeSync(file.fd, bytes, at);
-    });
-  };
-
-  const onFileEnd = (entry: TarEntry): void => {
-    const file = open as { fd: number; path: string };
-    open = undefined;
-    guarded(file.path, () => {
-      try {
-        futimesSync(file.fd, entry.mtime, entry.mtime);
-      } finally {
-        closeSync(file.fd);
-      }
-    });
+      default:
+        // The walker refuses every other type before it gets here.
+        throw new Error(`unsupported member type ${entry.type}`);
+    }
   };
 
   return {
-    callbacks: { onEntry, onFileData, onFileEnd },
-    finish: () => {
+    callbacks: {
+      onEntry,
+      onFileData: (_entry, bytes) => {
+        if (feed.failure) throw feed.failure;
+        feed.send('bytes', bytes, current);
+      },
+      onFileEnd: (entry) => {
+        if (feed.failure) throw feed.failure;
+        feed.post({ op: 'fileEnd', mtime: entry.mtime }, current);
+      },
+    },
+    beginFrame: (raw, keep) => feed.beginFrame(raw, keep),
+    endFrame: () => feed.endFrame(),
+    finish: async () => {
+      if (!stopped) await askWriters('finish', 'finished');
+      if (feed.failure) throw feed.failure;
+      // Last: creating the members inside changed the directories' times.
       for (const { path, mtime } of directoryTimes) guarded(path, () => utimesSync(path, mtime, mtime));
     },
-    close: () => {
-      if (open) closeSync(open.fd);
-      open = undefined;
+    close: async () => {
+      if (stopped) return;
+      await askWriters('close', 'closed');
+      stopped = true;
+      feed.releaseAllKept();
+      await Promise.all(writers.map((worker) => worker.terminate()));
     },
   };
-
-  function guarded(path: string, work: () => void): void {
-    try {
-      work();
-    } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      throw new BackupError('HOST_COMMAND_FAILED', `Could not extract ${path} from the backup: ${reason}.`, 'Check free space and permissions of the target directory.', { cause: error });
-    }
-  }
 }
 
 /** The archive's permission bits without setuid/setgid/sticky (tar's default as a normal user). */
@@ -108,26 +267,15 @@ function permissions(mode: number, fallback: number): number {
   return (mode & 0o777) || fallback;
 }
 
-/** Opens a file for writing, replacing a symlink or creating missing parent directories. */
-function openReplacing(path: string): number {
+function guarded(path: string, work: () => void): void {
   try {
-    return openSync(path, OPEN_FOR_WRITE, 0o600);
+    work();
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') unlinkSync(path);
-    else if (code === 'ENOENT') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    else throw error;
-    return openSync(path, OPEN_FOR_WRITE, 0o600);
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw extractError(path, reason, error);
   }
 }
 
-/** Creates a link where something may already be (tar -x replaces it). */
-function replacing(path: string, create: () => void): void {
-  try {
-    create();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    unlinkSync(path);
-    create();
-  }
+function extractError(path: string, reason: string, cause?: unknown): BackupError {
+  return new BackupError('HOST_COMMAND_FAILED', `Could not extract ${path} from the backup: ${reason}.`, 'Check free space and permissions of the target directory.', { cause });
 }

@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { BackupError } from '../errors.js';
 import type { Host } from '../host/host.js';
-import { createFrameReader } from '../pipeline/index.js';
+import { createFrameReader, type KeepFrame } from '../pipeline/index.js';
 import type { ProgressSink } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
 import { TarWalker } from '../tar/tarWalker.js';
@@ -38,13 +38,21 @@ export async function extractBackup(
     // A local host writes the files itself, straight from the decoders' memory; the walker's
     // checks run before any member is written.
     const walker = new TarWalker(extractor.callbacks);
-    const reader = createFrameReader({ ...readerOptions, consumeRaw: (raw) => walker.walk(raw) });
+    const walk = (raw: Buffer, keep?: KeepFrame) => {
+      extractor.beginFrame(raw, keep);
+      try {
+        walker.walk(raw);
+      } finally {
+        extractor.endFrame();
+      }
+    };
+    const reader = createFrameReader({ ...readerOptions, consumeRaw: walk });
     try {
       await pipeline(source, reader, { signal: deps.signal });
       walker.endOfInput();
-      extractor.finish();
+      await extractor.finish();
     } finally {
-      extractor.close();
+      await extractor.close();
     }
     return { files: walker.entryCount, rawBytes: reader.summary().rawBytes };
   }

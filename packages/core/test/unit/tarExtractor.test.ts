@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -62,9 +63,9 @@ async function extractWithWalker(tarFile: string, target: string): Promise<void>
   const walker = new TarWalker(extractor.callbacks);
   try {
     await pipeline(Readable.from(chunks(readFileSync(tarFile), 777)), walker, new Writable({ write: (_c, _e, callback) => callback() }));
-    extractor.finish();
+    await extractor.finish();
   } finally {
-    extractor.close();
+    await extractor.close();
   }
 }
 
@@ -111,7 +112,8 @@ describe('tar extractor (a local restore writes the files itself)', () => {
     const target = tempDir();
     const extractor = createTarExtractor(target, { uid: 65534, gid: 65534 });
     await pipeline(Readable.from([readFileSync(tarFile)]), new TarWalker(extractor.callbacks), new Writable({ write: (_c, _e, callback) => callback() }));
-    extractor.finish();
+    await extractor.finish();
+    await extractor.close();
     const owners = new Set(execFileSync('find', [target, '-mindepth', '1', '-printf', '%U:%G\\n']).toString().trim().split('\n'));
     expect([...owners]).toEqual(['65534:65534']);
   });
@@ -127,3 +129,121 @@ describe('tar extractor (a local restore writes the files itself)', () => {
     await expect(extractWithWalker(tarFile, target)).rejects.toMatchObject({ code: 'HOST_COMMAND_FAILED', message: expect.stringContaining(join(target, 'sub/file')) });
   });
 });
+
+/** Every regular file under `root` with the SHA-256 of its whole content. */
+function fileDigests(root: string): Record<string, string> {
+  const digests: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      const stat = lstatSync(path);
+      if (stat.isDirectory()) walk(path);
+      else if (stat.isFile()) digests[relative(root, path)] = createHash('sha256').update(readFileSync(path)).digest('hex');
+    }
+  };
+  walk(root);
+  return digests;
+}
+
+/** Decoded frames in shared memory, as codec workers leave them: a release scribbles over one. */
+function sharedFrames(tar: Buffer, size: number) {
+  return [...chunks(tar, size)].map((content) => {
+    const bytes = Buffer.from(new SharedArrayBuffer(content.length + 64), 32, content.length);
+    content.copy(bytes);
+    const frame = { bytes, keeps: 0, releases: 0 };
+    const keep = () => {
+      frame.keeps += 1;
+      return () => {
+        frame.releases += 1;
+        bytes.fill(0xee); // the codec worker's next frame
+      };
+    };
+    return { frame, keep };
+  });
+}
+
+/** Walks `frames` as a restore does: each frame offered to be kept while the walker goes through it. */
+async function extractFrames(frames: ReturnType<typeof sharedFrames>, target: string): Promise<void> {
+  const extractor = createTarExtractor(target);
+  const walker = new TarWalker(extractor.callbacks);
+  try {
+    for (const { frame, keep } of frames) {
+      extractor.beginFrame(frame.bytes, keep);
+      try {
+        walker.walk(frame.bytes);
+      } finally {
+        extractor.endFrame();
+      }
+    }
+    walker.endOfInput();
+    await extractor.finish();
+  } finally {
+    await extractor.close();
+  }
+}
+
+describe('tar extractor: writer threads fed from the decoders\' memory', () => {
+  it('writes kept frames where they lie, over several writers, and hands each back only once written', async () => {
+    const src = sourceTree();
+    // Files of uneven sizes, so that frames hold several files and files span several frames.
+    for (let index = 0; index < 12; index++) writeFileSync(join(src, 'base/1', `${16_384 + index}`), randomBytes(37_000 * (index + 1)));
+    const tarFile = join(tempDir(), 'a.tar');
+    execFileSync('tar', ['-c', '-f', tarFile, '-C', src, '.']);
+    const frames = sharedFrames(readFileSync(tarFile), 100_000);
+    const ours = tempDir();
+    await extractFrames(frames, ours);
+    const byTar = tempDir();
+    execFileSync('tar', ['-x', '--no-same-owner', '--no-same-permissions', '-f', tarFile, '-C', byTar]);
+    expect(fileDigests(ours)).toEqual(fileDigests(byTar));
+    expect(describeTree(ours)).toEqual(describeTree(byTar));
+    // Every frame that held file bytes was kept, and handed back exactly once.
+    expect(frames.filter(({ frame }) => frame.keeps > 0).length).toBeGreaterThan(frames.length / 2);
+    for (const { frame } of frames) expect(frame.releases).toBe(frame.keeps);
+  });
+
+  it('copies bytes that cannot be kept, larger than a writer\'s ring, and is not fooled by a reused buffer', async () => {
+    const src = tempDir();
+    writeFileSync(join(src, 'big'), randomBytes(20 * 1024 * 1024 + 123));
+    writeFileSync(join(src, 'small'), 'small body');
+    const tarFile = join(tempDir(), 'a.tar');
+    execFileSync('tar', ['-c', '-f', tarFile, '-C', src, 'big', 'small']);
+    const ours = tempDir();
+    const extractor = createTarExtractor(ours);
+    const walker = new TarWalker(extractor.callbacks);
+    const scratch = Buffer.alloc(65_536);
+    for (const piece of chunks(readFileSync(tarFile), scratch.length)) {
+      piece.copy(scratch);
+      walker.walk(scratch.subarray(0, piece.length));
+      scratch.fill(0x55); // reused for the next piece, as a decoder's output buffer may be
+    }
+    walker.endOfInput();
+    await extractor.finish();
+    await extractor.close();
+    expect(fileDigests(ours)).toEqual(fileDigests(src));
+  });
+
+  it('a member met twice ends as the later one (same writer, archive order), as with tar', async () => {
+    const src = tempDir();
+    writeFileSync(join(src, 'twice'), randomBytes(6 * 1024 * 1024));
+    const tarFile = join(tempDir(), 'a.tar');
+    execFileSync('tar', ['-c', '-f', tarFile, '-C', src, 'twice']);
+    writeFileSync(join(src, 'twice'), 'the later member\n');
+    execFileSync('tar', ['-r', '-f', tarFile, '-C', src, 'twice']);
+    const ours = tempDir();
+    await extractFrames(sharedFrames(readFileSync(tarFile), 1024 * 1024), ours);
+    expect(readFileSync(join(ours, 'twice'), 'utf8')).toBe('the later member\n');
+  });
+
+  it('a writer\'s failure stops the walk with the path it could not write, and hands back every kept frame', async () => {
+    const src = tempDir();
+    for (const name of ['a', 'b', 'c', 'd']) writeFileSync(join(src, name), randomBytes(300_000));
+    const tarFile = join(tempDir(), 'a.tar');
+    execFileSync('tar', ['-c', '-f', tarFile, '-C', src, 'a', 'b', 'c', 'd']);
+    const target = tempDir();
+    mkdirSync(join(target, 'b')); // a directory where the archive has a file: EISDIR
+    const frames = sharedFrames(readFileSync(tarFile), 50_000);
+    await expect(extractFrames(frames, target)).rejects.toMatchObject({ code: 'HOST_COMMAND_FAILED', message: expect.stringContaining(join(target, 'b')) });
+    for (const { frame } of frames) expect(frame.releases).toBe(frame.keeps);
+  });
+});
+
