@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { BackupError, assertPodRestoreStarts, planPodRestore, planRestore, restore, type KubernetesRestorePlan, type ProgressSink, type RestoreOptions, type RestorePlan, type RestoreResult } from '@llm-analytics/core';
 import { confirmOnTerminal } from './confirm.js';
 import { commandContext } from './context.js';
@@ -30,7 +31,10 @@ export interface RestoreRequest {
 
 export async function restoreRequest(flags: RestoreFlags): Promise<RestoreRequest> {
   const kubernetes = kubernetesInput(flags) ?? (flags['target-namespace'] ? {} : undefined);
-  const pgdata = flags.pgdata ?? (kubernetes ? undefined : process.env.PGDATA);
+  const given = flags.pgdata ?? (kubernetes ? undefined : process.env.PGDATA);
+  // A directory on this machine is named from here; PostgreSQL's programs run elsewhere (as the
+  // postgres account, from its home), so they are given the absolute path.
+  const pgdata = given && !kubernetes ? resolve(given) : given;
   if (!pgdata && !kubernetes) throw new BackupError('INVALID_ARGUMENT', 'No target data directory given.', 'Pass --pgdata DIR (or set PGDATA).');
   const deps = await commandContext(configInput(flags), kubernetes);
   const { config, host } = deps;

@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, stopClusterAt, trackDataDirectory, type Cluster } from '../../core/test-support/pgCluster.js';
 import { clusterTableDigests, loadSampleData, tableDigests } from '../../core/test-support/sampleData.js';
@@ -59,11 +60,14 @@ describe.each(cases)('backup → restore on $storage with $compression, encrypte
     const pgdata = `${scratch.path}/restored-${storage}-${name}`;
     await trackDataDirectory(pgdata).catch(() => {});
     const port = await freePort();
-    const restore = await runCli(['database', 'restore', '--backup-id', backup.json.id, '--pgdata', pgdata, '--port', String(port), '--force', '--json'], env);
+    // One case names the target relative to the working directory, as an operator may type it.
+    const relativeTarget = storage === 'fs' && compression === 'zstd' && !encrypted;
+    const target = relativeTarget ? relative(scratch.path, pgdata) : pgdata;
+    const restore = await runCli(['database', 'restore', '--backup-id', backup.json.id, '--pgdata', target, '--port', String(port), '--force', '--json'], env, { cwd: scratch.path });
     try {
       expect(restore.stderr).toBe('');
       expect(restore.exitCode).toBe(0);
-      expect(restore.json).toMatchObject({ success: true, backupId: backup.json.id, port, tablesRestored: backup.json.tableCount });
+      expect(restore.json).toMatchObject({ success: true, backupId: backup.json.id, port, tablesRestored: backup.json.tableCount, pgdata });
       const restored = await tableDigests(cluster.osHost, { host: '127.0.0.1', port, user: 'postgres' }, 'llm_analytics');
       expect(restored).toEqual(await clusterTableDigests(cluster));
       expect(restored.length).toBeGreaterThanOrEqual(10);

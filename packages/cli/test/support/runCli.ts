@@ -19,9 +19,10 @@ export interface CliRun {
  * Runs the built CLI as a user runs it: a separate process, its own environment (only what the
  * test gives plus PATH/HOME), stdin closed (not a terminal).
  */
-export function runCli(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
+export function runCli(args: readonly string[], env: Record<string, string | undefined> = {}, options: { cwd?: string } = {}): Promise<CliRun> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(CLI, args, {
+      cwd: options.cwd,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
