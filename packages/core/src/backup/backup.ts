@@ -5,9 +5,9 @@ import { acquireBackupLock, type BackupLockOwner } from '../catalog/lock.js';
 import { baseDataKey, metadataKey } from '../catalog/layout.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { BackupError, asBackupError } from '../errors.js';
-import type { Host } from '../host/host.js';
+import type { ExecInto, ExecStream, Host } from '../host/host.js';
 import { hostPgTool } from '../host/pgBinaries.js';
-import { createFrameWriter } from '../pipeline/index.js';
+import { createFrameWriter, type FrameWriter } from '../pipeline/index.js';
 import { baseBackupArgv, baseBackupEnv } from '../postgres/basebackup.js';
 import { describeBackupStream, type BackupStreamFacts } from './backupStream.js';
 import { completedStatus, failedMetadata, initialMetadata } from './initialMetadata.js';
@@ -150,7 +150,7 @@ async function streamBaseBackup(options: BackupOptions, deps: BackupDeps, id: st
   const { storage, host } = deps;
   const progress = deps.progress ?? noProgress;
   const argv = baseBackupArgv({ program: hostPgTool(host, 'pg_basebackup'), label: id, connection: config.connection });
-  const child = host.execStream(argv, { env: baseBackupEnv(config.connection), signal });
+  const env = baseBackupEnv(config.connection);
   const walker = new TarWalker({ capture: ['backup_manifest', 'backup_label'] });
   const writer = createFrameWriter({
     compression: config.compression,
@@ -160,6 +160,48 @@ async function streamBaseBackup(options: BackupOptions, deps: BackupDeps, id: st
     inspectRaw: walker,
   });
   const upload = storage.put(dataKey, writer, { signal });
+  if (host.execInto) await readInto(host.execInto(argv, writer.direct, { env, signal }), writer, upload);
+  else await readStream(host.execStream(argv, { env, signal }), writer, upload, signal);
+  const facts: BackupStreamFacts = describeBackupStream(walker);
+  return { stored: writer.summary(), walPosition: facts, serverSideEncryption: appliedServerSideEncryption(storage, config) };
+}
+
+/** pg_basebackup's stdout read straight into the frame writer's buffers (a local host). */
+async function readInto(started: Promise<ExecInto>, writer: FrameWriter, upload: Promise<unknown>): Promise<void> {
+  let run: ExecInto;
+  try {
+    run = await started;
+  } catch (error) {
+    writer.destroy();
+    await upload.catch(() => {});
+    throw error;
+  }
+  // A storage failure stops pg_basebackup: nothing would take the rest of its output.
+  let uploadFailure: unknown;
+  upload.catch((error: unknown) => {
+    uploadFailure ??= error;
+    run.kill();
+  });
+  let exit: { exitCode: number; stderr: string };
+  try {
+    exit = await run.done;
+  } catch (error) {
+    writer.destroy();
+    await upload.catch(() => {});
+    throw uploadFailure ?? error;
+  }
+  if (uploadFailure !== undefined) throw uploadFailure;
+  if (exit.exitCode !== 0) {
+    writer.destroy();
+    await upload.catch(() => {});
+    throw pgBaseBackupFailed(exit.stderr);
+  }
+  writer.end();
+  await upload;
+}
+
+/** pg_basebackup's stdout as a stream (a host that cannot do better, Kubernetes). */
+async function readStream(child: ExecStream, writer: FrameWriter, upload: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
   const exit = child.done;
   try {
     await Promise.all([pipeline(child.stdout, writer, { signal }), upload]);
@@ -170,10 +212,7 @@ async function streamBaseBackup(options: BackupOptions, deps: BackupDeps, id: st
   }
   const { exitCode, stderr } = await exit;
   if (exitCode !== 0) throw pgBaseBackupFailed(stderr);
-  const facts: BackupStreamFacts = describeBackupStream(walker);
-  return { stored: writer.summary(), walPosition: facts, serverSideEncryption: appliedServerSideEncryption(storage, config) };
 }
-
 
 /** A failed backup keeps its metadata (status Failed, with the error) and loses its data. */
 async function markFailed(storage: Storage, metadata: BackupMetadata, dataKey: string, error: BackupError, at: Date): Promise<void> {

@@ -1,3 +1,4 @@
+import type { ReadTarget } from '../pipeline/frameWriter.js';
 import type { TarExtractor } from './tarExtractor.js';
 import type { Readable, Writable } from 'node:stream';
 
@@ -37,6 +38,17 @@ export interface ExecStream {
   kill(): void;
 }
 
+/** A running command whose stdout goes into a ReadTarget (Host.execInto). */
+export interface ExecInto {
+  /**
+   * Resolves once the command has exited and its stdout has been read to the end, with the exit
+   * code (the caller decides) and the last 64 KiB of stderr. Rejects with what the target threw
+   * (the command is then stopped), HOST_COMMAND_FAILED when it could not start, or CANCELLED.
+   */
+  done: Promise<{ exitCode: number; stderr: string }>;
+  kill(): void;
+}
+
 /**
  * Where PostgreSQL lives. The backup, restore and verify engines are written once against this
  * interface: a LocalHost runs commands on this machine, a KubernetesHost runs them in a pod. A
@@ -60,6 +72,11 @@ export interface Host {
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   /** Runs a command whose stdout is a large stream, with backpressure. */
   execStream(argv: readonly string[], options?: ExecOptions): ExecStream;
+  /**
+   * Like execStream, when the host can (a local one): stdout is read straight into the memory
+   * `target` hands out, with no stream in between (pg_basebackup's tar into frame buffers).
+   */
+  execInto?(argv: readonly string[], target: ReadTarget, options?: ExecOptions): Promise<ExecInto>;
   /**
    * Runs a command that consumes a large stream on stdin (tar -x, say). Ending `stdin` ends its
    * input; if the command fails before reading everything, `stdin` is destroyed with its failure.

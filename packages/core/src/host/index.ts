@@ -1,4 +1,4 @@
-export type { ExecOptions, ExecResult, ExecStream, Host } from './host.js';
+export type { ExecInto, ExecOptions, ExecResult, ExecStream, Host } from './host.js';
 export { LocalHost, type LocalHostOptions } from './local.js';
 export { execChecked } from './execChecked.js';
 export { formatCommandLine } from './commandLine.js';

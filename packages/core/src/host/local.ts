@@ -1,14 +1,18 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Socket } from 'node:net';
+import type { ReadTarget } from '../pipeline/frameWriter.js';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { BackupError } from '../errors.js';
 import { formatCommandLine, stderrTail } from './commandLine.js';
-import type { ExecOptions, ExecResult, ExecStream, Host } from './host.js';
+import type { ExecInto, ExecOptions, ExecResult, ExecStream, Host } from './host.js';
 import { startLocalProcess, type LocalProcess } from './localProcess.js';
 import { currentOsUser, lookupOsUser, runsAsRoot, type OsUser } from './osUser.js';
 import { createTarExtractor, type TarExtractor } from './tarExtractor.js';
 import { OutputBuffer } from './outputBuffer.js';
 import { pgTool } from './pgBinaries.js';
+import { connectedSocketPair } from './socketPair.js';
 
 export interface LocalHostOptions {
   /**
@@ -127,6 +131,68 @@ export class LocalHost implements Host {
     return { stdout, done, kill: () => run.terminate() };
   }
 
+  /**
+   * stdout is a Unix socket this process reads with net's onread, straight into `target`'s memory
+   * (a pipe cannot be read that way), and a command that writes through C stdio gets a 1 MiB
+   * stdout buffer (stdbuf, see withLargeStdoutBuffer). For pg_basebackup's 780 MB tar that turned
+   * 48,000 writes of 4 and 28 KiB into 750 of 1 MiB and removed a copy, a 64 KiB buffer per read and
+   * two stream stages from the main thread: 15 % less CPU for the whole backup.
+   */
+  async execInto(argv: readonly string[], target: ReadTarget, options: ExecOptions = {}): Promise<ExecInto> {
+    let failure: unknown;
+    let run: LocalProcess | undefined;
+    // Where a read goes once the target failed: the command is being stopped, its bytes dropped.
+    const discard = Buffer.alloc(64 * 1024);
+    const fail = (error: unknown) => {
+      failure ??= error;
+      reading.destroy();
+      run?.terminate();
+    };
+    const { reading, writing } = await connectedSocketPair({
+      buffer: () => {
+        if (failure === undefined) {
+          try {
+            return target.space();
+          } catch (error) {
+            fail(error);
+          }
+        }
+        return discard;
+      },
+      callback: (bytes) => {
+        if (failure !== undefined) return false;
+        try {
+          if (target.filled(bytes)) return true;
+        } catch (error) {
+          fail(error);
+          return false;
+        }
+        target.ready().then(() => failure === undefined && reading.resume(), fail);
+        return false;
+      },
+    });
+    reading.on('error', fail);
+    const stderr = new OutputBuffer(STDERR_TAIL_BYTES, 'tail');
+    run = this.start(withLargeStdoutBuffer(argv), options, [options.stdin ? 'pipe' : 'ignore', writing, 'pipe']);
+    // The command has its own copy of the socket now; ours would keep the stream from ending.
+    writing.destroy();
+    const child = run.child;
+    child?.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+    if (options.stdin && child?.stdin) feedStdin(options.stdin, child.stdin, fail);
+    const exited = run.closed.catch((error: unknown) => {
+      reading.destroy();
+      throw error;
+    });
+    // A read error has already failed the run (fail): 'close' follows it.
+    const readToEnd = new Promise((resolve) => reading.once('close', resolve));
+    const done = Promise.all([exited, readToEnd]).then(([exitCode]) => {
+      if (failure !== undefined) throw failure;
+      return { exitCode, stderr: stderr.text() };
+    });
+    done.catch(() => {});
+    return { done, kill: () => run.terminate() };
+  }
+
   execSink(argv: readonly string[], options: ExecOptions = {}): { stdin: Writable; done: Promise<ExecResult> } {
     const limit = this.options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     const stdout = new OutputBuffer(limit, 'cap');
@@ -179,7 +245,7 @@ export class LocalHost implements Host {
     return { stdin, done };
   }
 
-  private start(argv: readonly string[], options: ExecOptions, stdio: ('pipe' | 'ignore')[], stdioGraceMs?: number): LocalProcess {
+  private start(argv: readonly string[], options: ExecOptions, stdio: ('pipe' | 'ignore' | Socket)[], stdioGraceMs?: number): LocalProcess {
     let identity: { user: OsUser; switchUser: boolean };
     try {
       identity = this.resolveIdentity();
@@ -226,6 +292,26 @@ export class LocalHost implements Host {
     }
     return this.identity;
   }
+}
+
+/**
+ * argv run under coreutils' `stdbuf -o 1M` when this machine has stdbuf and the program exists (a
+ * missing program must still get start-up's own "not found" error). C stdio sizes a pipe's or a
+ * socket's buffer from its 4 KiB block size; the program's output is unchanged, only its writes grow.
+ */
+export function withLargeStdoutBuffer(argv: readonly string[]): readonly string[] {
+  const stdbuf = programOnPath('stdbuf');
+  const program = argv[0] ?? '';
+  const exists = program.includes('/') ? existsSync(program) : programOnPath(program) !== undefined;
+  return stdbuf && exists ? [stdbuf, '-o', '1M', ...argv] : argv;
+}
+
+function programOnPath(name: string): string | undefined {
+  for (const directory of (process.env.PATH ?? '').split(':')) {
+    const candidate = join(directory, name);
+    if (directory && existsSync(candidate)) return candidate;
+  }
+  return undefined;
 }
 
 function homeOrRoot(user: OsUser): string {

@@ -41,6 +41,20 @@ export interface FrameWriterSummary {
 export interface FrameWriter extends Transform {
   /** Available once the stream has finished ('finish' / 'end'). */
   summary(): FrameWriterSummary;
+  /**
+   * Instead of writing chunks: read the raw stream straight into the frame being filled (a local
+   * command's stdout, see Host.execInto), then end() the stream. Not mixed with write().
+   */
+  readonly direct: ReadTarget;
+}
+
+/** Memory handed out to a reader, who reports how much it read into it. */
+export interface ReadTarget {
+  /** Where the next read goes (never empty). */
+  space(): Buffer;
+  /** `bytes` were read into the last space(). False: stop reading until ready() resolves. */
+  filled(bytes: number): boolean;
+  ready(): Promise<void>;
 }
 
 /** Raw stream in, stored object out (see format.ts for the bytes). */
@@ -113,6 +127,24 @@ class FrameWriterStream extends Transform implements FrameWriter {
     this.progress = new ProgressThrottle(options.onProgress);
     this.detachAbort = cancelOnAbort(this, options.signal);
   }
+
+  readonly direct: ReadTarget = {
+    space: () => {
+      if (this.destroyed) throw new Error('frame writer destroyed');
+      this.current ??= this.spare.pop() ?? this.newFrameBuffer();
+      return this.current.subarray(this.filled, this.frameSize);
+    },
+    filled: (bytes) => {
+      const current = this.current as Buffer;
+      this.inspectRaw?.walk(current.subarray(this.filled, this.filled + bytes));
+      this.filled += bytes;
+      this.rawBytes += bytes;
+      if (this.filled === this.frameSize) this.dispatchCurrent();
+      this.progress.update(this.rawBytes);
+      return this.pending.length < this.maxPending;
+    },
+    ready: () => this.untilPendingBelow(this.maxPending),
+  };
 
   summary(): FrameWriterSummary {
     if (!this.result) throw new Error('The frame writer summary is available only after the stream finished.');
