@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTarExtractor } from '../../src/host/tarExtractor.js';
 import { TarWalker } from '../../src/tar/tarWalker.js';
+import { sharedFrame } from './pipeline/pipelineHelpers.js';
 
 const work: string[] = [];
 function tempDir(): string {
@@ -145,21 +146,9 @@ function fileDigests(root: string): Record<string, string> {
   return digests;
 }
 
-/** Decoded frames in shared memory, as codec workers leave them: a release scribbles over one. */
+/** The tar cut into decoded frames in shared memory, as codec workers leave them. */
 function sharedFrames(tar: Buffer, size: number) {
-  return [...chunks(tar, size)].map((content) => {
-    const bytes = Buffer.from(new SharedArrayBuffer(content.length + 64), 32, content.length);
-    content.copy(bytes);
-    const frame = { bytes, keeps: 0, releases: 0 };
-    const keep = () => {
-      frame.keeps += 1;
-      return () => {
-        frame.releases += 1;
-        bytes.fill(0xee); // the codec worker's next frame
-      };
-    };
-    return { frame, keep };
-  });
+  return [...chunks(tar, size)].map((content) => sharedFrame(content));
 }
 
 /** Walks `frames` as a restore does: each frame offered to be kept while the walker goes through it. */

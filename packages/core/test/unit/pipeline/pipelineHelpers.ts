@@ -112,3 +112,21 @@ export function skippableFrame(payload: Buffer, magic = 0x184d2a53): Buffer {
   header.writeUInt32LE(payload.length, 4);
   return Buffer.concat([header, payload]);
 }
+
+/**
+ * A decoded frame in shared memory, as a codec worker leaves it, with the KeepFrame offered with it;
+ * its release scribbles over it (a codec worker writes its next frame there once it is released).
+ */
+export function sharedFrame(content: Buffer) {
+  const bytes = Buffer.from(new SharedArrayBuffer(content.length + 64), 32, content.length);
+  content.copy(bytes);
+  const frame = { bytes, keeps: 0, releases: 0 };
+  const keep = () => {
+    frame.keeps += 1;
+    return () => {
+      frame.releases += 1;
+      bytes.fill(0xee);
+    };
+  };
+  return { frame, keep };
+}

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FileDigester } from '../../../src/verify/fileDigester.js';
-import { sampleData } from '../pipeline/pipelineHelpers.js';
+import { sampleData, sharedFrame } from '../pipeline/pipelineHelpers.js';
 
 const RING = 8 * 1024 * 1024;
 
@@ -42,21 +42,6 @@ describe('file digester (per-file SHA-256 on a worker, bytes through a shared ri
   });
 });
 
-/** A decoded frame in shared memory, as a codec worker leaves it; its release scribbles over it. */
-function sharedFrame(content: Buffer) {
-  const bytes = Buffer.from(new SharedArrayBuffer(content.length + 64), 32, content.length);
-  content.copy(bytes);
-  const frame = { bytes, keeps: 0, releases: 0 };
-  const keep = () => {
-    frame.keeps += 1;
-    // A codec worker writes its next frame here once it is released.
-    return () => {
-      frame.releases += 1;
-      bytes.fill(0xee);
-    };
-  };
-  return { frame, keep };
-}
 
 describe('file digester: decoded frames hashed where they lie (kept, then handed back)', () => {
   it('hashes kept frames where they lie, and hands each back only after hashing it', async () => {
