@@ -168,36 +168,38 @@ async function streamBaseBackup(options: BackupOptions, deps: BackupDeps, id: st
 
 /** pg_basebackup's stdout read straight into the frame writer's buffers (a local host). */
 async function readInto(started: Promise<ExecInto>, writer: FrameWriter, upload: Promise<unknown>): Promise<void> {
-  let run: ExecInto;
-  try {
-    run = await started;
-  } catch (error) {
-    writer.destroy();
-    await upload.catch(() => {});
-    throw error;
-  }
-  // A storage failure stops pg_basebackup: nothing would take the rest of its output.
+  // Every failure reaches us through `upload` or the run. Without this listener the writer's
+  // 'error' (a cancel destroys it) could come before the storage reads it: an uncaught exception.
+  writer.on('error', () => {});
+  let run: ExecInto | undefined;
   let uploadFailure: unknown;
-  upload.catch((error: unknown) => {
-    uploadFailure ??= error;
-    run.kill();
-  });
+  // Handled from the start: a cancel can fail the upload while the command is still starting.
+  const uploadSettled = upload.then(
+    () => undefined,
+    (error: unknown) => {
+      uploadFailure ??= error;
+      run?.kill(); // nothing would take the rest of pg_basebackup's output
+    },
+  );
   let exit: { exitCode: number; stderr: string };
   try {
+    run = await started;
+    if (uploadFailure !== undefined) run.kill();
     exit = await run.done;
   } catch (error) {
     writer.destroy();
-    await upload.catch(() => {});
+    await uploadSettled;
     throw uploadFailure ?? error;
   }
   if (uploadFailure !== undefined) throw uploadFailure;
   if (exit.exitCode !== 0) {
     writer.destroy();
-    await upload.catch(() => {});
+    await uploadSettled;
     throw pgBaseBackupFailed(exit.stderr);
   }
   writer.end();
-  await upload;
+  await uploadSettled;
+  if (uploadFailure !== undefined) throw uploadFailure;
 }
 
 /** pg_basebackup's stdout as a stream (a host that cannot do better, Kubernetes). */
