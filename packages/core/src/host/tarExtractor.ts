@@ -55,9 +55,6 @@ function guarded(path, work) {
   }
 }
 
-/** The archive's permission bits without setuid/setgid/sticky (tar's default as a normal user). */
-const permissions = (mode, fallback) => mode & 0o777 || fallback;
-
 /** Opens a file for writing, replacing a symlink or creating missing parent directories. */
 function openReplacing(path) {
   try {
@@ -106,7 +103,7 @@ parentPort.on('message', (message) => {
     case 'file':
       return guarded(path, () => {
         open = { fd: openReplacing(path), path };
-        fs.fchmodSync(open.fd, permissions(message.mode, 0o600));
+        fs.fchmodSync(open.fd, message.mode);
         if (owner) fs.fchownSync(open.fd, owner.uid, owner.gid);
       });
     case 'bytes':
@@ -123,10 +120,10 @@ parentPort.on('message', (message) => {
     case 'hardlink':
       return guarded(path, () => replacing(path, () => fs.linkSync(message.target, path)));
     case 'finish':
-      return parentPort.postMessage({ finished: true });
+      return parentPort.postMessage({ answered: 'finish' });
     case 'close':
       closeOpenFile(undefined);
-      return parentPort.postMessage({ closed: true });
+      return parentPort.postMessage({ answered: 'close' });
   }
 });
 `;
@@ -154,25 +151,23 @@ const FILE_CREATION_COST_BYTES = 256 * 1024;
 export function createTarExtractor(targetDir: string, owner?: FileOwner): TarExtractor {
   const feed = new WorkerFeed('file writer');
   let stopped = false;
-  let exited = 0;
-  const answers: Map<'finished' | 'closed', () => void>[] = [];
+  /** Each writer thread, whether it has exited, and who waits for its answer to finish/close. */
   const writers = Array.from({ length: WRITER_THREADS }, (_, lane) => {
-    const worker = feed.addWorker((memory) => new Worker(WORKER_SOURCE, { eval: true, workerData: { feed: memory, owner } }));
-    const laneAnswers = new Map<'finished' | 'closed', () => void>();
-    answers.push(laneAnswers);
-    worker.on('message', (message: { failed?: { path: string; reason: string }; finished?: true; closed?: true }) => {
+    const writer: { worker: Worker; exited: boolean; answered?: () => void } = {
+      worker: feed.addWorker((memory) => new Worker(WORKER_SOURCE, { eval: true, workerData: { feed: memory, owner } })),
+      exited: false,
+    };
+    writer.worker.on('message', (message: { failed?: { path: string; reason: string }; answered?: string }) => {
       if (message.failed) feed.fail(extractError(message.failed.path, message.failed.reason));
-      if (message.finished) laneAnswers.get('finished')?.();
-      if (message.closed) laneAnswers.get('closed')?.();
+      if (message.answered) writer.answered?.();
     });
-    worker.on('error', (error) => feed.fail(extractError(targetDir, error.message)));
-    worker.on('exit', () => {
-      exited++;
+    writer.worker.on('error', (error) => feed.fail(extractError(targetDir, error.message)));
+    writer.worker.on('exit', () => {
+      writer.exited = true;
       if (!stopped) feed.fail(extractError(targetDir, `file writer thread ${lane + 1} exited`));
-      for (const answer of laneAnswers.values()) answer();
-      laneAnswers.clear();
+      writer.answered?.();
     });
-    return worker;
+    return writer;
   });
   /** Work assigned to each writer so far (bytes, and a creation cost per member). */
   const assigned = writers.map(() => 0);
@@ -190,13 +185,14 @@ export function createTarExtractor(targetDir: string, owner?: FileOwner): TarExt
     feed.post({ ...message, path }, lane);
     return lane;
   };
-  const askWriters = (op: 'finish' | 'close', answer: 'finished' | 'closed') =>
+  /** Every writer has done what it was handed before this (a writer that exited has nothing to do). */
+  const askWriters = (op: 'finish' | 'close') =>
     Promise.all(
       writers.map(
-        (_, lane) =>
+        (writer, lane) =>
           new Promise<void>((resolve) => {
-            if (exited === writers.length) return resolve();
-            (answers[lane] as Map<string, () => void>).set(answer, resolve);
+            if (writer.exited) return resolve();
+            writer.answered = resolve;
             feed.post({ op }, lane);
           }),
       ),
@@ -216,7 +212,7 @@ export function createTarExtractor(targetDir: string, owner?: FileOwner): TarExt
         directoryTimes.push({ path, mtime: entry.mtime });
         return;
       case 'file':
-        current = handOn(path, { op: 'file', mode: entry.mode }, writerOf.get(path) ?? leastBusy(), entry.size);
+        current = handOn(path, { op: 'file', mode: permissions(entry.mode, 0o600) }, writerOf.get(path) ?? leastBusy(), entry.size);
         return;
       case 'symlink':
         handOn(path, { op: 'symlink', target: entry.linkTarget }, writerOf.get(path) ?? leastBusy());
@@ -247,17 +243,17 @@ export function createTarExtractor(targetDir: string, owner?: FileOwner): TarExt
     beginFrame: (raw, keep) => feed.beginFrame(raw, keep),
     endFrame: () => feed.endFrame(),
     finish: async () => {
-      if (!stopped) await askWriters('finish', 'finished');
+      if (!stopped) await askWriters('finish');
       if (feed.failure) throw feed.failure;
       // Last: creating the members inside changed the directories' times.
       for (const { path, mtime } of directoryTimes) guarded(path, () => utimesSync(path, mtime, mtime));
     },
     close: async () => {
       if (stopped) return;
-      await askWriters('close', 'closed');
+      await askWriters('close');
       stopped = true;
       feed.releaseAllKept();
-      await Promise.all(writers.map((worker) => worker.terminate()));
+      await Promise.all(writers.map((writer) => writer.worker.terminate()));
     },
   };
 }
