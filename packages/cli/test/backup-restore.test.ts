@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, stopClusterAt, trackDataDirectory, type Cluster } from '../../core/test-support/pgCluster.js';
@@ -75,5 +76,33 @@ describe.each(cases)('backup → restore on $storage with $compression, encrypte
       await stopClusterAt(pgdata);
     }
     for (const output of [backup, list, restore]) expect(output.stdout + output.stderr).not.toContain(PASSPHRASE);
+  });
+});
+
+describe('a zstd backup made before the frame index recorded tar positions', () => {
+  it('records where each frame starts in the tar now, and without them restores the same rows (one thread walks the tar)', async () => {
+    const env = { ...cluster.env, ...repoEnv('fs', 'unindexed') };
+    const backup = await runCli(['database', 'backup', '-d', 'llm_analytics', '--no-encryption', '--json'], env);
+    expect(backup.exitCode).toBe(0);
+    const metadataFile = `${scratch.path}/repo-unindexed/backups/${backup.json.id}/backup.json`;
+    const metadata = JSON.parse(await readFile(metadataFile, 'utf8'));
+    const frames: { tar?: { at: string } }[] = metadata.objects[0].frames;
+    expect(frames.length).toBeGreaterThan(1);
+    expect(frames.every((frame) => frame.tar !== undefined)).toBe(true);
+    expect(frames.some((frame) => frame.tar?.at === 'body')).toBe(true);
+    for (const frame of frames) delete frame.tar;
+    await writeFile(metadataFile, JSON.stringify(metadata, null, 2));
+
+    const pgdata = `${scratch.path}/restored-unindexed`;
+    await trackDataDirectory(pgdata).catch(() => {});
+    const port = await freePort();
+    const restore = await runCli(['database', 'restore', '--backup-id', backup.json.id, '--pgdata', pgdata, '--port', String(port), '--force', '--json'], env);
+    try {
+      expect(restore.exitCode).toBe(0);
+      expect(restore.json).toMatchObject({ success: true, tablesRestored: backup.json.tableCount });
+      expect(await tableDigests(cluster.osHost, { host: '127.0.0.1', port, user: 'postgres' }, 'llm_analytics')).toEqual(await clusterTableDigests(cluster));
+    } finally {
+      await stopClusterAt(pgdata);
+    }
   });
 });

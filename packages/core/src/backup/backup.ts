@@ -7,7 +7,7 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import { BackupError, asBackupError } from '../errors.js';
 import type { ExecInto, ExecStream, Host } from '../host/host.js';
 import { hostPgTool } from '../host/pgBinaries.js';
-import { createFrameWriter, type FrameWriter } from '../pipeline/index.js';
+import { DEFAULT_FRAME_SIZE, createFrameWriter, type FrameWriter, type FrameWriterSummary } from '../pipeline/index.js';
 import { baseBackupArgv, baseBackupEnv } from '../postgres/basebackup.js';
 import { describeBackupStream, type BackupStreamFacts } from './backupStream.js';
 import { completedStatus, failedMetadata, initialMetadata } from './initialMetadata.js';
@@ -16,7 +16,7 @@ import { restorePointBackup } from './restorePoint.js';
 import type { ProgressSink } from '../progress.js';
 import { noProgress } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
-import { TarWalker } from '../tar/tarWalker.js';
+import { TarWalker, type TarPosition } from '../tar/tarWalker.js';
 import type { BackupMetadata, BackupType } from '../types/metadata.js';
 
 export interface BackupOptions {
@@ -151,9 +151,11 @@ async function streamBaseBackup(options: BackupOptions, deps: BackupDeps, id: st
   const progress = deps.progress ?? noProgress;
   const argv = baseBackupArgv({ program: hostPgTool(host, 'pg_basebackup'), label: id, connection: config.connection });
   const env = baseBackupEnv(config.connection);
-  const walker = new TarWalker({ capture: ['backup_manifest', 'backup_label'] });
+  const frameSize = DEFAULT_FRAME_SIZE;
+  const walker = new TarWalker({ capture: ['backup_manifest', 'backup_label'], positionsEvery: frameSize });
   const writer = createFrameWriter({
     compression: config.compression,
+    frameSize,
     passphrase: config.encryption ? config.passphrase?.reveal() : undefined,
     signal,
     onProgress: (bytes: number) => progress({ phase: 'backup', bytes, totalBytes: source.clusterSizeBytes }),
@@ -163,7 +165,13 @@ async function streamBaseBackup(options: BackupOptions, deps: BackupDeps, id: st
   if (host.execInto) await readInto(host.execInto(argv, writer.direct, { env, signal }), writer, upload);
   else await readStream(host.execStream(argv, { env, signal }), writer, upload, signal);
   const facts: BackupStreamFacts = describeBackupStream(walker);
-  return { stored: writer.summary(), walPosition: facts, serverSideEncryption: appliedServerSideEncryption(storage, config) };
+  return { stored: withTarPositions(writer.summary(), walker.framePositions()), walPosition: facts, serverSideEncryption: appliedServerSideEncryption(storage, config) };
+}
+
+/** Each frame's start in the tar, in the frame index, when every frame can be extracted alone. */
+function withTarPositions(stored: FrameWriterSummary, positions: TarPosition[] | undefined): FrameWriterSummary {
+  if (!positions || positions.length !== stored.frames.length) return stored;
+  return { ...stored, frames: stored.frames.map((frame, index) => ({ ...frame, tar: positions[index] })) };
 }
 
 /** pg_basebackup's stdout read straight into the frame writer's buffers (a local host). */

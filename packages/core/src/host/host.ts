@@ -1,4 +1,5 @@
 import type { ReadTarget } from '../pipeline/frameWriter.js';
+import type { FrameExtractor, FrameExtractorOptions } from './frameExtractor.js';
 import type { TarExtractor } from './tarExtractor.js';
 import type { Readable, Writable } from 'node:stream';
 
@@ -87,4 +88,11 @@ export interface Host {
    * one); otherwise callers run `tar -x` through execSink.
    */
   tarExtractor?(targetDir: string): TarExtractor;
+  /**
+   * Extracts a backup whose frame index records where each frame starts in the tar, frames in
+   * parallel (see frameExtractor.ts), when the host can (a local one).
+   */
+  frameExtractor?(targetDir: string, options: Omit<FrameExtractorOptions, 'owner'>): FrameExtractor;
+  /** Boots the frame extractor's threads ahead of a restore (they wait, idle, until needed). */
+  prestartFrameExtractor?(): void;
 }

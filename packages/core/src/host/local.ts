@@ -9,7 +9,8 @@ import { formatCommandLine, stderrTail } from './commandLine.js';
 import type { ExecInto, ExecOptions, ExecResult, ExecStream, Host } from './host.js';
 import { startLocalProcess, type LocalProcess } from './localProcess.js';
 import { currentOsUser, lookupOsUser, runsAsRoot, type OsUser } from './osUser.js';
-import { createTarExtractor, type TarExtractor } from './tarExtractor.js';
+import { createFrameExtractor, prestartFrameExtractor, type FrameExtractor, type FrameExtractorOptions } from './frameExtractor.js';
+import { createTarExtractor, type FileOwner, type TarExtractor } from './tarExtractor.js';
 import { OutputBuffer } from './outputBuffer.js';
 import { pgTool } from './pgBinaries.js';
 import { connectedSocketPair } from './socketPair.js';
@@ -53,8 +54,21 @@ export class LocalHost implements Host {
 
   /** Files end up as `tar -x` run as the host's user would leave them: owned by that user. */
   tarExtractor(targetDir: string): TarExtractor {
+    return createTarExtractor(targetDir, this.fileOwner());
+  }
+
+  frameExtractor(targetDir: string, options: Omit<FrameExtractorOptions, 'owner'>): FrameExtractor {
+    return createFrameExtractor(targetDir, { ...options, owner: this.fileOwner() });
+  }
+
+  prestartFrameExtractor(): void {
+    prestartFrameExtractor();
+  }
+
+  /** Who extracted files must belong to, when this process runs as root for another account. */
+  private fileOwner(): FileOwner | undefined {
     const { user, switchUser } = this.resolveIdentity();
-    return createTarExtractor(targetDir, switchUser ? { uid: user.uid, gid: user.gid } : undefined);
+    return switchUser ? { uid: user.uid, gid: user.gid } : undefined;
   }
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {

@@ -1,10 +1,12 @@
 import { chmodSync, chownSync, mkdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { BackupError } from '../errors.js';
 import type { KeepFrame } from '../pipeline/streamDecoders.js';
 import { WORKER_FEED_SOURCE, WorkerFeed } from '../pipeline/workerFeed.js';
 import type { TarEntry, TarWalkerOptions } from '../tar/tarWalker.js';
+import { WORKER_FILE_HELPERS_SOURCE, extractError, guarded, permissions, type FileOwner } from './extractHelpers.js';
+
+export type { FileOwner } from './extractHelpers.js';
 
 /** Writes the members of a tar stream into a directory, fed by a TarWalker's callbacks. */
 export interface TarExtractor {
@@ -21,12 +23,6 @@ export interface TarExtractor {
   close(): Promise<void>;
 }
 
-/** Who the extracted files belong to, when this process runs as root for another account. */
-export interface FileOwner {
-  uid: number;
-  gid: number;
-}
-
 /**
  * A file writer thread: creates, writes and closes the files (and links) it is handed, in order.
  * The main thread (which also reads, authenticates and walks the tar) only says what to do.
@@ -39,6 +35,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const { dirname } = require('node:path');
 ${WORKER_FEED_SOURCE}
+${WORKER_FILE_HELPERS_SOURCE}
 const owner = workerData.owner;
 const OPEN_FOR_WRITE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW;
 let open;
@@ -52,29 +49,6 @@ function guarded(path, work) {
   } catch (error) {
     failed = true;
     parentPort.postMessage({ failed: { path, reason: error.code ?? error.message } });
-  }
-}
-
-/** Opens a file for writing, replacing a symlink or creating missing parent directories. */
-function openReplacing(path) {
-  try {
-    return fs.openSync(path, OPEN_FOR_WRITE, 0o600);
-  } catch (error) {
-    if (error.code === 'ELOOP') fs.unlinkSync(path);
-    else if (error.code === 'ENOENT') fs.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    else throw error;
-    return fs.openSync(path, OPEN_FOR_WRITE, 0o600);
-  }
-}
-
-/** Creates a link where something may already be (tar -x replaces it). */
-function replacing(path, create) {
-  try {
-    create();
-  } catch (error) {
-    if (error.code !== 'EEXIST') throw error;
-    fs.unlinkSync(path);
-    create();
   }
 }
 
@@ -102,7 +76,7 @@ parentPort.on('message', (message) => {
   switch (message.op) {
     case 'file':
       return guarded(path, () => {
-        open = { fd: openReplacing(path), path };
+        open = { fd: openReplacing(path, OPEN_FOR_WRITE), path };
         fs.fchmodSync(open.fd, message.mode);
         if (owner) fs.fchownSync(open.fd, owner.uid, owner.gid);
       });
@@ -256,22 +230,4 @@ export function createTarExtractor(targetDir: string, owner?: FileOwner): TarExt
       await Promise.all(writers.map((writer) => writer.worker.terminate()));
     },
   };
-}
-
-/** The archive's permission bits without setuid/setgid/sticky (tar's default as a normal user). */
-function permissions(mode: number, fallback: number): number {
-  return (mode & 0o777) || fallback;
-}
-
-function guarded(path: string, work: () => void): void {
-  try {
-    work();
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw extractError(path, reason, error);
-  }
-}
-
-function extractError(path: string, reason: string, cause?: unknown): BackupError {
-  return new BackupError('HOST_COMMAND_FAILED', `Could not extract ${path} from the backup: ${reason}.`, 'Check free space and permissions of the target directory.', { cause });
 }

@@ -63,6 +63,14 @@
  * storedOffset/storedLength locate the compressed frame in the object (unencrypted) or the whole
  * sealed chunk including its 4-byte length prefix and 16-byte tag (encrypted). For an encrypted
  * object the header occupies [0, frames[0].storedOffset), and the frame at index i is chunk i.
+ * A base backup's entries may also carry `tar`: where the frame's first raw byte falls in the tar
+ * (TarPosition: at a member header, with a pending long name; inside a regular file's body, with
+ * the file's path, size, mode, mtime and the body offset, padding counted; after the end marker).
+ * Writers record it for every frame or for none (none when some frame starts inside an extension
+ * header, or when members depend on each other: a hard link, a path met twice). Readers that
+ * ignore it lose nothing; a restore uses it to extract frames in parallel, and checks that each
+ * frame ends where the next one is recorded to start. Optional, so no new version: older objects
+ * simply lack it.
  */
 
 export const ENCRYPTION_MAGIC = Buffer.from('LLMAENC1', 'ascii');

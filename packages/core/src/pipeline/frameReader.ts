@@ -8,7 +8,7 @@ import { ENCRYPTION_MAGIC, isEncrypted } from './format.js';
 import { dataCorrupt, passphraseMissing } from './pipelineErrors.js';
 import { ProgressThrottle, type RawProgress } from './progressThrottle.js';
 import { SealedStreamOpener } from './sealedStreamOpener.js';
-import { createStreamDecoder, type KeepFrame, type StreamDecoder } from './streamDecoders.js';
+import { createStreamDecoder, type KeepFrame, type StreamDecoder, type TakeFrame } from './streamDecoders.js';
 
 export interface FrameReaderOptions {
   compression: Compression;
@@ -39,6 +39,11 @@ export interface FrameReaderOptions {
    * computed from them where they lie, on another thread.
    */
   consumeRaw?: (raw: Buffer, keep?: KeepFrame) => void;
+  /**
+   * zstd only: whole stored frames (authenticated, still compressed) go to this function, which
+   * decodes them itself; the raw byte count then stays 0 (see DecoderOptions.takeFrame).
+   */
+  takeFrame?: TakeFrame;
 }
 
 export interface FrameReaderSummary {
@@ -91,11 +96,11 @@ class FrameReaderStream extends Transform implements FrameReader {
         }
       }
       this.progress.update(this.rawBytes);
-    }, { pool: options.parallel ? sharedCodecPool() : undefined, emitConsumesAtOnce: consumeRaw !== undefined });
+    }, { pool: options.parallel ? sharedCodecPool() : undefined, emitConsumesAtOnce: consumeRaw !== undefined, takeFrame: options.takeFrame });
     this.progress = new ProgressThrottle(options.onProgress);
     this.detachAbort = cancelOnAbort(this, options.signal);
     // Nothing comes out of the readable side then: let it flow, so it ends with the input.
-    if (consumeRaw) this.resume();
+    if (consumeRaw || options.takeFrame) this.resume();
   }
 
   summary(): FrameReaderSummary {

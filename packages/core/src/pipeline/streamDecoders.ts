@@ -41,10 +41,19 @@ export interface DecoderOptions {
    * emitted straight from the worker's memory, not copied out first.
    */
   emitConsumesAtOnce?: boolean;
+  /**
+   * zstd only: each whole stored frame goes to this function instead of being decoded here, in
+   * order, with its position in the object (restore's frame extractor decodes where it writes).
+   * Nothing is emitted then. The next frame waits until the promise resolves.
+   */
+  takeFrame?: TakeFrame;
 }
 
+export type TakeFrame = (stored: Buffer, index: number) => Promise<void>;
+
 export function createStreamDecoder(compression: Compression, emit: Emit, options: DecoderOptions = {}): StreamDecoder {
-  const { pool } = options;
+  const { pool, takeFrame } = options;
+  if (takeFrame && compression === 'zstd') return new FrameHandOff(takeFrame);
   if (pool && decodesOnWorkers(compression)) return new ParallelFrameDecoder(compression, pool, emit, options.emitConsumesAtOnce ?? false);
   switch (compression) {
     case 'zstd':
@@ -211,4 +220,22 @@ class ParallelFrameDecoder implements StreamDecoder {
       if (!kept) frame.release();
     }
   }
+}
+
+/** Cuts the stored stream into whole zstd frames and hands each on undecoded (see takeFrame). */
+class FrameHandOff implements StreamDecoder {
+  private readonly splitter = new ZstdFrameSplitter(MAX_CHUNK_CIPHERTEXT_LENGTH);
+  private index = 0;
+
+  constructor(private readonly takeFrame: TakeFrame) {}
+
+  async write(stored: Buffer): Promise<void> {
+    for (const frame of this.splitter.push(stored)) await this.takeFrame(frame, this.index++);
+  }
+
+  end(): void {
+    this.splitter.finish();
+  }
+
+  destroy(): void {}
 }

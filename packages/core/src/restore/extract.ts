@@ -5,7 +5,8 @@ import { createFrameReader, type KeepFrame } from '../pipeline/index.js';
 import type { ProgressSink } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
 import { TarWalker } from '../tar/tarWalker.js';
-import type { BackupMetadata } from '../types/metadata.js';
+import type { BackupMetadata, Compression, FrameIndexEntry } from '../types/metadata.js';
+import type { TarPosition } from '../tar/tarParser.js';
 
 /**
  * Streams a backup's data object into `tar -x` on the host (or, on a local host, into files
@@ -33,6 +34,23 @@ export async function extractBackup(
     signal: deps.signal,
     onProgress: (bytes: number) => deps.progress({ phase: 'restore', bytes, totalBytes: object.rawSize }),
   };
+  const starts = framePositions(metadata.compression, object.frames);
+  const frameExtractor = starts && deps.host.frameExtractor?.(targetDir, {
+    starts,
+    rawLengths: object.frames.map((frame) => frame.rawLength),
+    onProgress: readerOptions.onProgress,
+  });
+  if (frameExtractor) {
+    // Frames extracted in parallel, each decoded and written by one thread (host/frameExtractor.ts).
+    const reader = createFrameReader({ ...readerOptions, parallel: false, onProgress: undefined, takeFrame: (frame, index) => frameExtractor.extract(frame, index) });
+    try {
+      await pipeline(source, reader, { signal: deps.signal });
+      const { entries, rawBytes } = await frameExtractor.finish();
+      return { files: entries, rawBytes };
+    } finally {
+      await frameExtractor.close();
+    }
+  }
   const extractor = deps.host.tarExtractor?.(targetDir);
   if (extractor) {
     // A local host writes the files itself, straight from the decoders' memory; the walker's
@@ -70,4 +88,11 @@ export async function extractBackup(
     throw new BackupError('HOST_COMMAND_FAILED', `tar could not extract the backup into ${targetDir}: ${result.stderr.trim()}`, 'Check free space and permissions of the target directory.');
   }
   return { files: walker.entryCount, rawBytes: reader.summary().rawBytes };
+}
+
+/** Where each frame starts in the tar, when the backup recorded it for every frame (zstd only). */
+function framePositions(compression: Compression, frames: readonly FrameIndexEntry[]): TarPosition[] | undefined {
+  if (compression !== 'zstd' || frames.length === 0) return undefined;
+  const starts = frames.map((frame) => frame.tar);
+  return starts.every((start): start is TarPosition => start !== undefined) ? starts : undefined;
 }

@@ -168,8 +168,10 @@ export async function restore(options: RestoreOptions, deps: RestoreDeps): Promi
     messages.push(message);
     progress({ phase: 'restore', message });
   };
-  // The decoders boot while the backup is chosen and the target checked.
-  sharedCodecPool().prestart();
+  // The decoders boot while the backup is chosen and the target checked: on a local host the
+  // frame extractor's (backups since the frame index records tar positions), else the codec pool.
+  if (host.prestartFrameExtractor) host.prestartFrameExtractor();
+  else sharedCodecPool().prestart();
   const { plan, metadata, base, target } = await planRestore(options, deps);
   say(`Starting restore of backup: ${metadata.id}`);
   if (base.id !== metadata.id) say(`${metadata.type} backup: restoring its full backup ${base.id} and replaying WAL to ${plan.recoverTo}`);

@@ -14,12 +14,28 @@ export type Compression = z.infer<typeof Compression>;
 /** A PostgreSQL LSN in its text form, e.g. "0/3000028". */
 export const LsnText = z.string().regex(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i, 'an LSN such as 0/3000028');
 
+const count = z.number().int().nonnegative();
+
+/** Where a frame starts in the backup's tar (see TarPosition in tar/tarParser.ts). */
+export const TarPosition = z.discriminatedUnion('at', [
+  z.object({ at: z.literal('header'), longName: z.string().optional(), longLink: z.string().optional() }),
+  z.object({ at: z.literal('body'), path: z.string().min(1), size: count, mode: count, mtime: count, offset: count }),
+  z.object({ at: z.literal('end') }),
+  z.object({ at: z.literal('other') }),
+]);
+
 /** Where one compressed (and maybe encrypted) frame sits in the stored object. */
 export const FrameIndexEntry = z.object({
-  rawOffset: z.number().int().nonnegative(),
-  rawLength: z.number().int().nonnegative(),
-  storedOffset: z.number().int().nonnegative(),
-  storedLength: z.number().int().nonnegative(),
+  rawOffset: count,
+  rawLength: count,
+  storedOffset: count,
+  storedLength: count,
+  /**
+   * Where the frame starts in the tar it holds: a restore then extracts frames in parallel, each
+   * decoded and written in small pieces by one thread (host/frameExtractor.ts). Recorded by backups
+   * since this field exists, when every frame can be extracted on its own; older ones lack it.
+   */
+  tar: TarPosition.optional(),
 });
 export type FrameIndexEntry = z.infer<typeof FrameIndexEntry>;
 

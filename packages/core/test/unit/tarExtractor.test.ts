@@ -1,63 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTarExtractor } from '../../src/host/tarExtractor.js';
 import { TarWalker } from '../../src/tar/tarWalker.js';
 import { sharedFrame } from './pipeline/pipelineHelpers.js';
-
-const work: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'llm-analytics-extract-'));
-  work.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of work.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-/** Every entry under `root`: type, permission bits, size, link target, file mtime and content digest. */
-function describeTree(root: string): string[] {
-  const rows: string[] = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const path = join(dir, name);
-      const stat = lstatSync(path);
-      const rel = relative(root, path);
-      if (stat.isSymbolicLink()) rows.push(`${rel} link -> ${readlinkSync(path)}`);
-      else if (stat.isDirectory()) {
-        rows.push(`${rel} dir ${(stat.mode & 0o7777).toString(8)}`);
-        walk(path);
-      } else rows.push(`${rel} file ${(stat.mode & 0o7777).toString(8)} ${stat.size} ${Math.floor(stat.mtimeMs / 1000)} nlink=${stat.nlink} ${readFileSync(path).subarray(0, 64).toString('hex')}`);
-    }
-  };
-  walk(root);
-  return rows;
-}
-
-/** A small data directory with what pg_basebackup archives hold, and the odd cases tar handles. */
-function sourceTree(): string {
-  const src = tempDir();
-  mkdirSync(join(src, 'base/1'), { recursive: true });
-  writeFileSync(join(src, 'base/1/1259'), Buffer.alloc(3 * 8192 + 17, 7));
-  writeFileSync(join(src, 'PG_VERSION'), '15\n');
-  writeFileSync(join(src, 'empty'), '');
-  const longName = `${'d'.repeat(60)}/${'f'.repeat(120)}`; // over tar's 100-byte name field
-  mkdirSync(join(src, 'd'.repeat(60)));
-  writeFileSync(join(src, longName), 'long name body');
-  chmodSync(join(src, 'PG_VERSION'), 0o640);
-  chmodSync(join(src, 'empty'), 0o4755); // setuid: tar as a normal user drops it, so do we
-  symlinkSync('base/1', join(src, 'pg_link'));
-  linkSync(join(src, 'PG_VERSION'), join(src, 'PG_VERSION.hard'));
-  utimesSync(join(src, 'base/1/1259'), 1_700_000_000, 1_700_000_000);
-  chmodSync(join(src, 'base'), 0o750);
-  return src;
-}
+import { chunks, describeTree, fileDigests, sourceTree, tempDir } from './treeHelpers.js';
 
 async function extractWithWalker(tarFile: string, target: string): Promise<void> {
   const extractor = createTarExtractor(target);
@@ -68,10 +20,6 @@ async function extractWithWalker(tarFile: string, target: string): Promise<void>
   } finally {
     await extractor.close();
   }
-}
-
-function* chunks(bytes: Buffer, size: number): Generator<Buffer> {
-  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
 }
 
 describe('tar extractor (a local restore writes the files itself)', () => {
@@ -130,21 +78,6 @@ describe('tar extractor (a local restore writes the files itself)', () => {
     await expect(extractWithWalker(tarFile, target)).rejects.toMatchObject({ code: 'HOST_COMMAND_FAILED', message: expect.stringContaining(join(target, 'sub/file')) });
   });
 });
-
-/** Every regular file under `root` with the SHA-256 of its whole content. */
-function fileDigests(root: string): Record<string, string> {
-  const digests: Record<string, string> = {};
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      const stat = lstatSync(path);
-      if (stat.isDirectory()) walk(path);
-      else if (stat.isFile()) digests[relative(root, path)] = createHash('sha256').update(readFileSync(path)).digest('hex');
-    }
-  };
-  walk(root);
-  return digests;
-}
 
 /** The tar cut into decoded frames in shared memory, as codec workers leave them. */
 function sharedFrames(tar: Buffer, size: number) {
