@@ -155,7 +155,7 @@ function extractFrame({ slot, length, start, rawLength }) {
 parentPort.on('message', (message) => {
   if (message.target) return ({ targetDir, owner } = message.target);
   if (message.slotMemory) slots[message.slot] = Buffer.from(message.slotMemory);
-  if (failed) return parentPort.postMessage({ index: message.index, skipped: true, slot: message.slot });
+  if (failed) return parentPort.postMessage({ index: message.index, slot: message.slot });
   try {
     parentPort.postMessage({ index: message.index, slot: message.slot, done: extractFrame(message) });
   } catch (error) {
@@ -186,8 +186,8 @@ interface FrameDone {
 interface WorkerReply {
   index: number;
   slot: number;
+  /** Neither done nor failed: skipped after an earlier failure. */
   done?: FrameDone;
-  skipped?: boolean;
   failed?: { path: string; reason: string; decode: boolean; tar?: { message: string; hint: string } };
 }
 
@@ -312,18 +312,17 @@ export function createFrameExtractor(targetDir: string, options: FrameExtractorO
         throw new BackupError('DATA_CORRUPT', `The backup object holds ${submitted} frames, its index lists ${starts.length}.`, 'The backup metadata does not match its data: use another backup.');
       }
       await until(() => done.size === submitted);
-      let entries = 0;
-      for (let index = 0; index < submitted; index++) {
-        const frame = done.get(index) as FrameDone;
+      const frames = starts.map((_, index) => done.get(index) as FrameDone);
+      frames.forEach((frame, index) => {
+        // Each frame must end where the next was recorded to start, the last after its last member.
         const next = starts[index + 1];
-        // Each frame must end where the next was recorded to start, the last at the archive's end.
-        const joined = next ? samePosition(frame.end, next) : frame.end.at === 'end' || frame.end.at === 'header';
-        if (!joined) {
+        if (next && !samePosition(frame.end, next)) {
           throw new BackupError('DATA_CORRUPT', `Frame ${index} of the backup ends at another place in the archive than its index says frame ${index + 1} starts.`, 'The backup metadata does not match its data: use another backup.');
         }
-        entries += frame.entries;
-      }
-      const frames = [...done.keys()].sort((a, b) => a - b).map((index) => done.get(index) as FrameDone);
+        if (!next && frame.end.at !== 'end' && frame.end.at !== 'header') {
+          throw new BackupError('DATA_CORRUPT', 'The backup archive ends in the middle of a tar member.', 'The stored backup is truncated; use another backup.');
+        }
+      });
       for (const { path, mtime } of frames.flatMap((frame) => frame.shared)) guarded(path, () => utimesSync(path, mtime, mtime));
       // Last: creating the members inside changed the directories' times.
       for (const { path, mode, mtime } of frames.flatMap((frame) => frame.directories)) {
@@ -333,7 +332,7 @@ export function createFrameExtractor(targetDir: string, options: FrameExtractorO
           utimesSync(path, mtime, mtime);
         });
       }
-      return { entries, rawBytes };
+      return { entries: frames.reduce((sum, frame) => sum + frame.entries, 0), rawBytes };
     },
 
     async close() {

@@ -7,7 +7,7 @@ import { sharedCodecPool } from '../pipeline/codecPool.js';
 import { noProgress, type ProgressSink } from '../progress.js';
 import type { Storage } from '../storage/storage.js';
 import type { BackupMetadata } from '../types/metadata.js';
-import { extractBackup } from './extract.js';
+import { extractBackup, prepareObjectKey } from './extract.js';
 import { recoveryConfText, describeTarget, shellQuote, withoutRecoverySettings, type PitrTarget } from './recovery.js';
 import { stageWal } from './walStaging.js';
 import { choosePitrBackup, waitForPromotion, type PitrChoice } from './pitr.js';
@@ -101,11 +101,14 @@ export interface RestoreResult {
 export async function planRestore(
   options: RestoreOptions,
   deps: RestoreDeps,
+  /** Called as soon as the backup to extract is known, before the target is checked. */
+  onChosen?: (base: BackupMetadata) => void,
 ): Promise<{ plan: RestorePlan; metadata: BackupMetadata; base: BackupMetadata; target?: PitrTarget }> {
   const { storage, host } = deps;
   const now = (deps.now ?? (() => new Date()))();
   const pitr = await choosePitrBackup({ ...options, walFetchCommand: options.walFetchCommand ?? (options.stageWal ? [] : undefined) }, storage, now);
   const { chosen: metadata, base, target } = pitr;
+  onChosen?.(base);
   const targetState = await directoryState(host, options.pgdata);
   if (targetState === 'not-empty' && !options.force) {
     throw new BackupError('TARGET_NOT_EMPTY', `The target directory ${options.pgdata} is not empty.`, 'Choose an empty or new directory, or pass --force to move its contents aside (they are kept, not deleted).');
@@ -172,7 +175,8 @@ export async function restore(options: RestoreOptions, deps: RestoreDeps): Promi
   // frame extractor's (backups since the frame index records tar positions), else the codec pool.
   if (host.prestartFrameExtractor) host.prestartFrameExtractor();
   else sharedCodecPool().prestart();
-  const { plan, metadata, base, target } = await planRestore(options, deps);
+  // scrypt runs on the thread pool while the target is checked; the extraction finds the key cached.
+  const { plan, metadata, base, target } = await planRestore(options, deps, (chosen) => void prepareObjectKey(chosen, storage, config.passphrase?.reveal()));
   say(`Starting restore of backup: ${metadata.id}`);
   if (base.id !== metadata.id) say(`${metadata.type} backup: restoring its full backup ${base.id} and replaying WAL to ${plan.recoverTo}`);
   say(`Backup size: ${base.sizeBytes} bytes`);

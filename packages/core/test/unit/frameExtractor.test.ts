@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { createFrameExtractor } from '../../src/host/frameExtractor.js';
+import { createFrameExtractor, prestartFrameExtractor } from '../../src/host/frameExtractor.js';
 import { createFrameReader } from '../../src/pipeline/index.js';
 import { TarWalker, type TarPosition } from '../../src/tar/tarWalker.js';
 import type { FrameIndexEntry } from '../../src/types/metadata.js';
@@ -63,8 +63,7 @@ describe('frame extractor (a local restore of an indexed backup: frames in paral
       expect(frames.filter((frame) => frame.tar?.at === 'body').length).toBeGreaterThan(3);
       const ours = tempDir();
       const result = await extractStored(stored, frames, ours, passphrase);
-      const byTar = tempDir();
-      execFileSync('tar', ['-x', '--no-same-owner', '--no-same-permissions', '-f', tarFile, '-C', byTar]);
+      const byTar = extractedByTar(tarFile);
       expect(fileDigests(ours)).toEqual(fileDigests(byTar));
       expect(describeTree(ours)).toEqual(describeTree(byTar));
       expect(result.rawBytes).toBe(tar.length);
@@ -90,6 +89,29 @@ describe('frame extractor (a local restore of an indexed backup: frames in paral
     await expect(extractStored(flipped, frames, tempDir())).rejects.toMatchObject({ code: 'DATA_CORRUPT' });
   });
 
+  it('refuses an archive that stops inside a member', async () => {
+    const tar = readFileSync(tarOfTree().tarFile);
+    // A backup refuses such a tar (its walker's end-of-input check): note the positions by hand.
+    const truncated = tar.subarray(0, Math.floor(tar.length / FRAME / 2) * FRAME + 700);
+    const walker = new TarWalker({ positionsEvery: FRAME });
+    walker.walk(truncated);
+    const { stored, summary } = await writeObject(truncated, { compression: 'zstd', frameSize: FRAME });
+    const positions = walker.framePositions() as TarPosition[];
+    const frames = summary.frames.map((frame, index) => ({ ...frame, tar: positions[index] }));
+    expect(positions.at(-1)?.at).toBe('body');
+    await expect(extractStored(stored, frames, tempDir())).rejects.toMatchObject({ code: 'DATA_CORRUPT', message: expect.stringContaining('ends in the middle of a tar member') });
+  });
+
+  it('takes the threads started ahead of it (prestartFrameExtractor), and a second restore starts its own', async () => {
+    const { tarFile } = tarOfTree();
+    const { stored, frames } = await storeLikeBackup(readFileSync(tarFile));
+    prestartFrameExtractor();
+    for (const target of [tempDir(), tempDir()]) {
+      await extractStored(stored, frames, target);
+      expect(fileDigests(target)).toEqual(fileDigests(extractedByTar(tarFile)));
+    }
+  });
+
   it('names the path it could not write, and stops', async () => {
     const { stored, frames } = await storeLikeBackup(readFileSync(tarOfTree().tarFile));
     const target = tempDir();
@@ -97,6 +119,12 @@ describe('frame extractor (a local restore of an indexed backup: frames in paral
     await expect(extractStored(stored, frames, target)).rejects.toMatchObject({ code: 'HOST_COMMAND_FAILED', message: expect.stringContaining(join(target, 'PG_VERSION')) });
   });
 });
+
+function extractedByTar(tarFile: string): string {
+  const byTar = tempDir();
+  execFileSync('tar', ['-x', '--no-same-owner', '--no-same-permissions', '-f', tarFile, '-C', byTar]);
+  return byTar;
+}
 
 function countEntries(tar: Buffer): number {
   const walker = new TarWalker();
