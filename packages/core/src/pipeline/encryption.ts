@@ -111,6 +111,8 @@ export function sealChunk(key: ObjectKey, plaintext: Buffer, counter: number, fi
  * by `finish`, after the tag verified, so a caller never sees unauthenticated bytes; taking the
  * pieces as they come avoids joining a whole frame of ciphertext first.
  */
+const DECRYPT_SLICE_BYTES = 64 * 1024;
+
 export class ChunkOpening {
   private readonly decipher: DecipherGCM;
   private readonly plaintext: Buffer[] = [];
@@ -128,7 +130,11 @@ export class ChunkOpening {
   }
 
   update(ciphertext: Buffer): void {
-    if (ciphertext.length > 0) this.plaintext.push(this.decipher.update(ciphertext));
+    // In slices: each update returns a fresh buffer, and one of 1 MiB (a storage read) is new
+    // memory every time (page faults); 64 KiB ones reuse the heap's. 160 MB: 285 → ~120 ms.
+    for (let at = 0; at < ciphertext.length; at += DECRYPT_SLICE_BYTES) {
+      this.plaintext.push(this.decipher.update(ciphertext.subarray(at, at + DECRYPT_SLICE_BYTES)));
+    }
   }
 
   finish(tag: Buffer): Buffer[] {
