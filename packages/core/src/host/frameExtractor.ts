@@ -19,10 +19,11 @@ import { WORKER_FILE_HELPERS_SOURCE, extractError, guarded, permissions, type Fi
  */
 export interface FrameExtractor {
   /**
-   * Hands over stored frame `index` (whole, decrypted; zstd). Resolves when there is room for the
-   * next; rejects with the first failure of any frame so far.
+   * Hands over stored frame `index` (whole, decrypted; zstd), as the pieces it came in: they are
+   * copied into the thread's memory at once. Resolves when there is room for the next; rejects
+   * with the first failure of any frame so far.
    */
-  extract(frame: Buffer, index: number): Promise<void>;
+  extract(frame: readonly Buffer[], index: number): Promise<void>;
   /**
    * After the last frame: waits for every frame, checks that they join up into one archive, then
    * gives directories their modes, owner and times, and files written by two threads theirs.
@@ -296,15 +297,17 @@ export function createFrameExtractor(targetDir: string, options: FrameExtractorO
       }
       await until(() => freeSlot() !== undefined);
       const [thread, slot] = freeSlot() as [ExtractThread, number];
+      const length = frame.reduce((sum, piece) => sum + piece.length, 0);
       let memory: SharedArrayBuffer | undefined;
-      if ((thread.slots[slot]?.length ?? 0) < frame.length) {
-        memory = new SharedArrayBuffer(Math.max(frame.length, frameCapacity(DEFAULT_FRAME_SIZE)));
+      if ((thread.slots[slot]?.length ?? 0) < length) {
+        memory = new SharedArrayBuffer(Math.max(length, frameCapacity(DEFAULT_FRAME_SIZE)));
         thread.slots[slot] = Buffer.from(memory);
       }
-      frame.copy(thread.slots[slot] as Buffer);
+      let at = 0;
+      for (const piece of frame) at += piece.copy(thread.slots[slot] as Buffer, at);
       thread.busy[slot] = true;
       submitted += 1;
-      thread.worker.postMessage({ index, slot, slotMemory: memory, length: frame.length, start: starts[index], rawLength: rawLengths[index] });
+      thread.worker.postMessage({ index, slot, slotMemory: memory, length, start: starts[index], rawLength: rawLengths[index] });
     },
 
     async finish() {

@@ -30,8 +30,8 @@ export abstract class FrameSplitter<Field extends string> {
   private skip = 0;
   private skippable = false;
   private offset = 0;
-  /** Frames completed by the bytes of the current push. */
-  private completed: Buffer[] = [];
+  /** Frames completed by the bytes of the current push, each as the pieces of input it spans. */
+  private completed: Buffer[][] = [];
   /** Stored offset where the frame in progress starts (for error messages). */
   protected frameStart = 0;
 
@@ -45,6 +45,14 @@ export abstract class FrameSplitter<Field extends string> {
 
   /** Feeds bytes; returns every frame completed by them (skippable frames are dropped). */
   push(bytes: Buffer): Buffer[] {
+    return this.pushPieces(bytes).map((pieces) => (pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces)));
+  }
+
+  /**
+   * Like push, but each frame comes as the views of the input pieces it spans, not joined: for a
+   * consumer that copies them elsewhere anyway (saves a copy into fresh memory per frame).
+   */
+  pushPieces(bytes: Buffer): Buffer[][] {
     this.completed = [];
     let at = 0;
     while (at < bytes.length) {
@@ -94,7 +102,7 @@ export abstract class FrameSplitter<Field extends string> {
   }
 
   protected completeFrame(): void {
-    this.completed.push(this.pieces.length === 1 ? (this.pieces[0] as Buffer) : Buffer.concat(this.pieces, this.frameBytes));
+    this.completed.push(this.pieces);
     this.pieces = [];
     this.frameBytes = 0;
     this.expectMagic();

@@ -49,7 +49,8 @@ export interface DecoderOptions {
   takeFrame?: TakeFrame;
 }
 
-export type TakeFrame = (stored: Buffer, index: number) => Promise<void>;
+/** One whole stored frame, as the pieces of input it spans, and its position in the object. */
+export type TakeFrame = (stored: readonly Buffer[], index: number) => Promise<void>;
 
 export function createStreamDecoder(compression: Compression, emit: Emit, options: DecoderOptions = {}): StreamDecoder {
   const { pool, takeFrame } = options;
@@ -230,7 +231,7 @@ class FrameHandOff implements StreamDecoder {
   constructor(private readonly takeFrame: TakeFrame) {}
 
   async write(stored: Buffer): Promise<void> {
-    for (const frame of this.splitter.push(stored)) await this.takeFrame(frame, this.index++);
+    for (const frame of this.splitter.pushPieces(stored)) await this.takeFrame(frame, this.index++);
   }
 
   end(): void {
