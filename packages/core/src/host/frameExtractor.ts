@@ -18,8 +18,8 @@ import { WORKER_FILE_HELPERS_SOURCE, extractError, guarded, permissions, type Fi
 export interface FrameExtractor {
   /**
    * Hands over stored frame `index` (whole, decrypted; zstd), as the pieces it came in: they are
-   * copied to the thread at once. Resolves when there is room for the next; rejects
-   * with the first failure of any frame so far.
+   * copied to the thread at once. Resolves when there is room for the next; rejects with the
+   * first failure of any frame so far.
    */
   extract(frame: readonly Buffer[], index: number): Promise<void>;
   /**
@@ -57,7 +57,8 @@ ${TAR_PARSER_SOURCE}
 let targetDir;
 let owner;
 const OPEN_FOR_WRITE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW;
-const piece = Buffer.allocUnsafeSlow(workerData.pieceBytes);
+/** Where each piece is decoded to, and written from while it is still in the core's cache. */
+const output = Buffer.allocUnsafeSlow(workerData.pieceBytes);
 const dctx = new zstd.DCtx();
 let failed = false;
 
@@ -74,7 +75,7 @@ function decode(pieces, parser) {
       if (remaining === 0) throw Object.assign(new Error('bytes follow the frame'), { decode: true });
       let step;
       try {
-        step = dctx.decompressStream(piece, rest);
+        step = dctx.decompressStream(output, rest);
       } catch (error) {
         throw Object.assign(new Error(String(error.message || error)), { decode: true });
       }
@@ -82,10 +83,10 @@ function decode(pieces, parser) {
       remaining = hint;
       produced += bytes;
       rest = rest.subarray(consumed);
-      if (bytes > 0) parser.walk(piece.subarray(0, bytes));
+      if (bytes > 0) parser.walk(output.subarray(0, bytes));
       // 0: the frame is decoded, its checksum checked, and all of it flushed.
       if (remaining === 0 && rest.length === 0) break;
-      if (rest.length === 0 && bytes < piece.length) break; // this piece is used up: the next one
+      if (rest.length === 0 && bytes < output.length) break; // this input piece is used up: the next one
     }
     if (last && remaining !== 0) throw Object.assign(new Error('the frame is truncated'), { decode: true });
   }
