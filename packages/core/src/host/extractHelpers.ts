@@ -40,6 +40,20 @@ function replacing(path, create) {
     create();
   }
 }
+
+/** Opens a member's file for writing with its permission bits, given to \`owner\` if set. */
+function openMemberFile(path, flags, mode, owner) {
+  const fd = openReplacing(path, flags);
+  fs.fchmodSync(fd, mode);
+  if (owner) fs.fchownSync(fd, owner.uid, owner.gid);
+  return fd;
+}
+
+/** Makes a member's symbolic link, replacing what is there, given to \`owner\` if set. */
+function makeMemberSymlink(path, target, owner) {
+  replacing(path, () => fs.symlinkSync(target, path));
+  if (owner) fs.lchownSync(path, owner.uid, owner.gid);
+}
 `;
 
 /** Runs a file system step on the main thread, turning its failure into extractError. */

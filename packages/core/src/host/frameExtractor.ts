@@ -103,10 +103,8 @@ function extractFrame({ pieces, start, rawLength }) {
   const shared = [];
   let file;
   const openFile = (entry, offset) => {
-    const fd = openReplacing(where(entry.path), OPEN_FOR_WRITE);
+    const fd = openMemberFile(where(entry.path), OPEN_FOR_WRITE, permissions(entry.mode, 0o600), owner);
     file = { fd, entry, position: offset, whole: offset === 0 };
-    fs.fchmodSync(fd, permissions(entry.mode, 0o600));
-    if (owner) fs.fchownSync(fd, owner.uid, owner.gid);
     if (offset === 0) fs.ftruncateSync(fd, entry.size);
   };
   const closeFile = (ended) => {
@@ -128,8 +126,7 @@ function extractFrame({ pieces, start, rawLength }) {
       } else if (entry.type === 'file') {
         openFile(entry, 0);
       } else if (entry.type === 'symlink') {
-        replacing(path, () => fs.symlinkSync(entry.linkTarget, path));
-        if (owner) fs.lchownSync(path, owner.uid, owner.gid);
+        makeMemberSymlink(path, entry.linkTarget, owner);
       } else {
         // A backup with hard links gets no tar positions (TarWalker.framePositions).
         throw new Error('a hard link, which an indexed backup cannot hold');
@@ -154,7 +151,7 @@ function extractFrame({ pieces, start, rawLength }) {
     throw error;
   }
   if (file) closeFile(false);
-  return { end: parser.position(), entries: parser.entryCount, directories, shared, rawBytes: rawLength };
+  return { end: parser.position(), entries: parser.entryCount, directories, shared };
 }
 
 parentPort.on('message', (message) => {
@@ -180,7 +177,6 @@ parentPort.on('message', (message) => {
 interface FrameDone {
   end: TarPosition;
   entries: number;
-  rawBytes: number;
   directories: { path: string; mode: number; mtime: number }[];
   /** Files this frame holds part of: their time is set at the end. */
   shared: { path: string; mtime: number }[];
@@ -263,7 +259,7 @@ export function createFrameExtractor(targetDir: string, options: FrameExtractorO
       if (reply.failed) fail(frameError(reply.index, reply.failed));
       if (reply.done) {
         done.set(reply.index, reply.done);
-        rawBytes += reply.done.rawBytes;
+        rawBytes += rawLengths[reply.index] as number;
         options.onProgress?.(rawBytes);
       }
       notify();

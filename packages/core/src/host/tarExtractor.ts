@@ -76,9 +76,7 @@ parentPort.on('message', (message) => {
   switch (message.op) {
     case 'file':
       return guarded(path, () => {
-        open = { fd: openReplacing(path, OPEN_FOR_WRITE), path };
-        fs.fchmodSync(open.fd, message.mode);
-        if (owner) fs.fchownSync(open.fd, owner.uid, owner.gid);
+        open = { fd: openMemberFile(path, OPEN_FOR_WRITE, message.mode, owner), path };
       });
     case 'bytes':
       if (open && !failed) feedBytes(message, write);
@@ -87,10 +85,7 @@ parentPort.on('message', (message) => {
     case 'fileEnd':
       return closeOpenFile(message.mtime);
     case 'symlink':
-      return guarded(path, () => {
-        replacing(path, () => fs.symlinkSync(message.target, path));
-        if (owner) fs.lchownSync(path, owner.uid, owner.gid);
-      });
+      return guarded(path, () => makeMemberSymlink(path, message.target, owner));
     case 'hardlink':
       return guarded(path, () => replacing(path, () => fs.linkSync(message.target, path)));
     case 'finish':

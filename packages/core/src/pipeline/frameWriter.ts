@@ -137,9 +137,7 @@ class FrameWriterStream extends Transform implements FrameWriter {
     filled: (bytes) => {
       const current = this.current as Buffer;
       this.inspectRaw?.walk(current.subarray(this.filled, this.filled + bytes));
-      this.filled += bytes;
-      this.rawBytes += bytes;
-      if (this.filled === this.frameSize) this.dispatchCurrent();
+      this.advance(bytes);
       this.progress.update(this.rawBytes);
       return this.pending.length < this.maxPending;
     },
@@ -217,10 +215,15 @@ class FrameWriterStream extends Transform implements FrameWriter {
       this.current ??= this.spare.pop() ?? this.newFrameBuffer();
       const copied = chunk.copy(this.current, this.filled, at, at + this.frameSize - this.filled);
       at += copied;
-      this.filled += copied;
-      this.rawBytes += copied;
-      if (this.filled === this.frameSize) this.dispatchCurrent();
+      this.advance(copied);
     }
+  }
+
+  /** `bytes` more of the current frame are filled; a full frame goes off to be compressed. */
+  private advance(bytes: number): void {
+    this.filled += bytes;
+    this.rawBytes += bytes;
+    if (this.filled === this.frameSize) this.dispatchCurrent();
   }
 
   private dispatchCurrent(): void {

@@ -3,6 +3,7 @@ import { BackupError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { createFrameReader, openObjectKey, type KeepFrame } from '../pipeline/index.js';
 import type { ProgressSink } from '../progress.js';
+import { streamToBuffer } from '../storage/objects.js';
 import type { Storage } from '../storage/storage.js';
 import { TarWalker } from '../tar/tarWalker.js';
 import type { BackupMetadata, Compression, FrameIndexEntry } from '../types/metadata.js';
@@ -103,13 +104,12 @@ function framePositions(compression: Compression, frames: readonly FrameIndexEnt
  * the caller to start while it prepares the target. Failures are left to the extraction to report.
  */
 export async function prepareObjectKey(metadata: BackupMetadata, storage: Storage, passphrase: string | undefined): Promise<void> {
-  const headerBytes = metadata.objects[0]?.frames[0]?.storedOffset ?? 0;
-  if (!metadata.encrypted || !passphrase || headerBytes === 0) return;
+  const object = metadata.objects[0];
+  const headerBytes = object?.frames[0]?.storedOffset ?? 0;
+  if (!object || !metadata.encrypted || !passphrase || headerBytes === 0) return;
   try {
-    const stream = await storage.get((metadata.objects[0] as BackupMetadata['objects'][number]).key, { range: { start: 0, end: headerBytes - 1 } });
-    const parts: Buffer[] = [];
-    for await (const part of stream) parts.push(part as Buffer);
-    await openObjectKey(Buffer.concat(parts), passphrase);
+    const header = await streamToBuffer(await storage.get(object.key, { range: { start: 0, end: headerBytes - 1 } }));
+    await openObjectKey(header, passphrase);
   } catch {
     // The extraction reads the same header and reports what is wrong with it.
   }

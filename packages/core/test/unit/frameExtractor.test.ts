@@ -10,7 +10,7 @@ import { createFrameReader } from '../../src/pipeline/index.js';
 import { TarWalker, type TarPosition } from '../../src/tar/tarWalker.js';
 import type { FrameIndexEntry } from '../../src/types/metadata.js';
 import { PASSPHRASE, pieces, writeObject } from './pipeline/pipelineHelpers.js';
-import { describeTree, fileDigests, sourceTree, tempDir } from './treeHelpers.js';
+import { describeTree, extractedByTar, fileDigests, sourceTree, tempDir } from './treeHelpers.js';
 
 const FRAME = 16 * 1024;
 
@@ -119,12 +119,6 @@ describe('frame extractor (a local restore of an indexed backup: frames in paral
     await expect(extractStored(stored, frames, target)).rejects.toMatchObject({ code: 'HOST_COMMAND_FAILED', message: expect.stringContaining(join(target, 'PG_VERSION')) });
   });
 });
-
-function extractedByTar(tarFile: string): string {
-  const byTar = tempDir();
-  execFileSync('tar', ['-x', '--no-same-owner', '--no-same-permissions', '-f', tarFile, '-C', byTar]);
-  return byTar;
-}
 
 function countEntries(tar: Buffer): number {
   const walker = new TarWalker();

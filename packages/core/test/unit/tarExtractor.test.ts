@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createTarExtractor } from '../../src/host/tarExtractor.js';
 import { TarWalker } from '../../src/tar/tarWalker.js';
 import { sharedFrame } from './pipeline/pipelineHelpers.js';
-import { chunks, describeTree, fileDigests, sourceTree, tempDir } from './treeHelpers.js';
+import { chunks, describeTree, extractedByTar, fileDigests, sourceTree, tempDir } from './treeHelpers.js';
 
 async function extractWithWalker(tarFile: string, target: string): Promise<void> {
   const extractor = createTarExtractor(target);
@@ -30,8 +30,7 @@ describe('tar extractor (a local restore writes the files itself)', () => {
       // ustar cannot hold the long name: leave that file out of the ustar archive.
       const members = format === 'ustar' ? ['base', 'PG_VERSION', 'empty', 'pg_link', 'PG_VERSION.hard'] : ['.'];
       execFileSync('tar', ['-c', `--format=${format}`, '-f', tarFile, '-C', src, ...members]);
-      const byTar = tempDir();
-      execFileSync('tar', ['-x', '--no-same-owner', '--no-same-permissions', '-f', tarFile, '-C', byTar]);
+      const byTar = extractedByTar(tarFile);
       const ours = tempDir();
       await extractWithWalker(tarFile, ours);
       expect(describeTree(ours)).toEqual(describeTree(byTar));
@@ -114,8 +113,7 @@ describe('tar extractor: writer threads fed from the decoders\' memory', () => {
     const frames = sharedFrames(readFileSync(tarFile), 100_000);
     const ours = tempDir();
     await extractFrames(frames, ours);
-    const byTar = tempDir();
-    execFileSync('tar', ['-x', '--no-same-owner', '--no-same-permissions', '-f', tarFile, '-C', byTar]);
+    const byTar = extractedByTar(tarFile);
     expect(fileDigests(ours)).toEqual(fileDigests(byTar));
     expect(describeTree(ours)).toEqual(describeTree(byTar));
     // Every frame that held file bytes was kept, and handed back exactly once.

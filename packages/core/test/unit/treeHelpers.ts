@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,4 +72,11 @@ export function fileDigests(root: string): Record<string, string> {
   };
   walk(root);
   return digests;
+}
+
+/** The tar file extracted by GNU tar as a normal user runs it: files keep no owner, modes get the umask. */
+export function extractedByTar(tarFile: string): string {
+  const byTar = tempDir();
+  execFileSync('tar', ['-x', '--no-same-owner', '--no-same-permissions', '-f', tarFile, '-C', byTar]);
+  return byTar;
 }

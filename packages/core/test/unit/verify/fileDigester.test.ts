@@ -42,7 +42,6 @@ describe('file digester (per-file SHA-256 on a worker, bytes through a shared ri
   });
 });
 
-
 describe('file digester: decoded frames hashed where they lie (kept, then handed back)', () => {
   it('hashes kept frames where they lie, and hands each back only after hashing it', async () => {
     const fileA = randomBytes(3 * 1024 * 1024);
